@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -79,8 +79,8 @@ class WorkingCalendar:
         "_cum",
         "_cum_np",
         "_cutoff",
-        "_first",
         "_fingerprint",
+        "_first",
         "_holidays",
         "_last",
         "_overrides",
@@ -227,8 +227,12 @@ class WorkingCalendar:
             return self._workday_dates[k]
         except (IndexError, TypeError):
             if not isinstance(n, int):
-                raise CalendarError(f"number of working days must be an integer, got {n!r}") from None
-            raise DateOutOfRangeError(f"{day} + {n} working days", self._first, self._last) from None
+                raise CalendarError(
+                    f"number of working days must be an integer, got {n!r}"
+                ) from None
+            raise DateOutOfRangeError(
+                f"{day} + {n} working days", self._first, self._last
+            ) from None
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in ``(start, end]``; negative (mirrored) when ``end < start``."""
@@ -358,6 +362,6 @@ def _index_overrides(overrides: Iterable[DayOverride]) -> dict[date, DayOverride
     return result
 
 
-@lru_cache(maxsize=None)
+@cache
 def _uk_calendar(division: str) -> WorkingCalendar:
     return WorkingCalendar(division)

@@ -1,0 +1,1 @@
+"""Everything that does I/O: database, scheduler, notifications, configuration and the CLI."""

@@ -1,0 +1,1 @@
+"""The ``complaints`` command line: one module per command group."""
