@@ -94,6 +94,14 @@ def random_dates(rng: np.random.Generator, count: int) -> list[date]:
     return [date.fromordinal(FIRST.toordinal() + int(i)) for i in rng.integers(0, SPAN, count)]
 
 
+def shifted(rng: np.random.Generator, days: list[date], low: int) -> list[date]:
+    """Each day moved by a random low..MAX_GAP calendar days."""
+    return [
+        d + timedelta(days=int(g))
+        for d, g in zip(days, rng.integers(low, MAX_GAP + 1, len(days)), strict=True)
+    ]
+
+
 def run(division: str, pairs: int, singles: int, naives: int, repeats: int) -> None:
     rng = np.random.default_rng(SEED)
     built = time.perf_counter()
@@ -105,27 +113,24 @@ def run(division: str, pairs: int, singles: int, naives: int, repeats: int) -> N
     closed = np.array(cal.non_working_weekdays(), dtype="datetime64[D]")
     add, between = cal.add_working_days, cal.working_days_between
 
-    print(f"division {division} ({FIRST_YEAR}-{LAST_YEAR}), {len(closed)} non-working weekdays;")
     print(
-        f"calendar index built once in {built * 1000:.0f} ms; Python {platform.python_version()},"
+        f"{division} {FIRST_YEAR}-{LAST_YEAR}: {len(closed)} non-working weekdays, index built in"
+        f" {built * 1000:.0f} ms\nPython {platform.python_version()}, numpy {np.__version__},"
+        f" holidays {holidays.__version__}; starts {FIRST} to {LAST}\npairs {pairs:,}, single"
+        f" calls {singles:,}, naive calls {naives:,}, best of {repeats}"
     )
-    print(f"numpy {np.__version__}, holidays {holidays.__version__}; starts {FIRST} to {LAST}")
-    print(f"pairs {pairs:,}, single calls {singles:,}, naive calls {naives:,}, best of {repeats}")
 
     # -- correctness first ----------------------------------------------------------------------
     print("\ncorrectness")
     sample = random_dates(rng, 1_000)
     ns = [int(n) for n in rng.integers(0, MAX_N + 1, len(sample))]
-    gaps = [timedelta(days=int(g)) for g in rng.integers(-MAX_GAP, MAX_GAP + 1, len(sample))]
+    pairs_s = list(zip(sample, shifted(rng, sample, -MAX_GAP), strict=True))
     check(
         all(add(d, n) == naive_add(d, n, hols) for d, n in zip(sample, ns, strict=True)),
         "1,000 add_working_days calls (n 0..30) == naive holidays loop",
     )
     check(
-        all(
-            between(d, d + g) == naive_between(d, d + g, hols)
-            for d, g in zip(sample, gaps, strict=True)
-        ),
+        all(between(a, b) == naive_between(a, b, hols) for a, b in pairs_s),
         "1,000 working_days_between calls (±6 weeks) == naive holidays loop",
     )
     starts = np.datetime64(FIRST, "D") + rng.integers(0, SPAN, pairs)
@@ -141,8 +146,7 @@ def run(division: str, pairs: int, singles: int, naives: int, repeats: int) -> N
         f"add batch == busday_offset for n > 0 ({pos.sum():,})",
     )
     check(bool(np.array_equal(ours[~pos], starts[~pos])), "add batch returns the start for n == 0")
-    differ = int((ours != ref).sum())
-    print(f"      ({differ:,} n == 0 pairs on a non-working start, where busday rolls backward)")
+    print(f"      ({(ours != ref).sum():,} n == 0 pairs on a non-working start: busday rolls back)")
     got = cal.working_days_between_batch(starts, ends)
     check(
         bool(np.array_equal(got, np.busday_count(starts1, ends1, holidays=closed))),
@@ -157,10 +161,7 @@ def run(division: str, pairs: int, singles: int, naives: int, repeats: int) -> N
 
     # -- timing ---------------------------------------------------------------------------------
     days = random_dates(rng, singles)
-    spans = [
-        (d, d + timedelta(days=int(g)))
-        for d, g in zip(days, rng.integers(0, MAX_GAP + 1, singles), strict=True)
-    ]
+    spans = list(zip(days, shifted(rng, days, 0), strict=True))
     few_days, few_spans = days[:naives], spans[:naives]
 
     t_add = singles / best_of(repeats, lambda: [add(d, 10) for d in days])
