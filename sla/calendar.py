@@ -54,7 +54,7 @@ class DayOverride:
     def __post_init__(self) -> None:
         if type(self.day) is not date:
             raise CalendarError(f"override day must be a date, got {self.day!r}")
-        if not self.reason or not self.reason.strip():
+        if not isinstance(self.reason, str) or not self.reason.strip():
             raise CalendarError(f"override on {self.day} needs a reason")
 
 
@@ -303,8 +303,10 @@ class WorkingCalendar:
 
         ``n`` may be one integer or an array the same shape as ``days``.
         """
-        arr = np.asarray(days, dtype="datetime64[D]")
+        arr = np.atleast_1d(np.asarray(days, dtype="datetime64[D]"))
         counts = np.asarray(n, dtype=np.int64)
+        if counts.ndim and counts.shape != arr.shape:
+            raise CalendarError(f"days and n differ in shape: {arr.shape} and {counts.shape}")
         if counts.size and counts.min() < 0:
             raise NegativeDaysError(int(counts.min()))
         k = self._cum_np.take(self._offsets(arr))
@@ -320,6 +322,10 @@ class WorkingCalendar:
     def working_days_between_batch(self, starts: npt.ArrayLike, ends: npt.ArrayLike) -> IntArray:
         """Vectorised :meth:`working_days_between`."""
         cum = self._cum_np
+        starts = np.atleast_1d(np.asarray(starts, dtype="datetime64[D]"))
+        ends = np.atleast_1d(np.asarray(ends, dtype="datetime64[D]"))
+        if starts.shape != ends.shape:
+            raise CalendarError(f"starts and ends differ in shape: {starts.shape} and {ends.shape}")
         result: IntArray = cum.take(self._offsets(ends))
         result -= cum.take(self._offsets(starts))
         return result

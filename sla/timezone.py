@@ -45,6 +45,8 @@ def parse_instant(text: str) -> datetime:
     London local time (what a coordinator typing a letter's date means). Either way the result is
     UTC.
     """
+    if not isinstance(text, str):
+        raise InvalidDateError(f"not a date or time: {text!r}")
     raw = text.strip()
     try:
         if len(raw) == 10:

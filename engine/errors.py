@@ -1,0 +1,57 @@
+"""Errors the engine raises; each carries the fields a caller needs and a one-line message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sla.errors import ComplaintsError
+
+
+class CaseNotFoundError(ComplaintsError, LookupError):
+    """No case with that reference (or none the actor may see)."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(f"no case {reference!r}")
+
+
+class InvalidTransitionError(ComplaintsError, ValueError):
+    """The command is not allowed in the case's current state."""
+
+    def __init__(
+        self, reference: str, state: str, command: str, allowed: Sequence[str]
+    ) -> None:
+        self.reference = reference
+        self.state = state
+        self.command = command
+        self.allowed = tuple(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none (the case is finished)"
+        super().__init__(
+            f"{reference} is {state}: cannot {command}; allowed: {allowed_text}"
+        )
+
+
+class RefusedError(ComplaintsError, ValueError):
+    """A guard refused the command (the Code forbids it, or something required is missing)."""
+
+    def __init__(self, reference: str, command: str, reason: str) -> None:
+        self.reference = reference
+        self.command = command
+        self.reason = reason
+        super().__init__(f"{reference}: cannot {command}: {reason}")
+
+
+class ValidationError(ComplaintsError, ValueError):
+    """A command's input is malformed (unknown category, bad amount, empty text...)."""
+
+
+class ConcurrencyError(ComplaintsError):
+    """Someone else changed the case since it was read; nothing was written."""
+
+    def __init__(self, reference: str, expected_version: int) -> None:
+        self.reference = reference
+        self.expected_version = expected_version
+        super().__init__(
+            f"{reference} was changed by someone else (expected version {expected_version}); "
+            "reload and try again"
+        )
