@@ -18,17 +18,13 @@ class CaseNotFoundError(ComplaintsError, LookupError):
 class InvalidTransitionError(ComplaintsError, ValueError):
     """The command is not allowed in the case's current state."""
 
-    def __init__(
-        self, reference: str, state: str, command: str, allowed: Sequence[str]
-    ) -> None:
+    def __init__(self, reference: str, state: str, command: str, allowed: Sequence[str]) -> None:
         self.reference = reference
         self.state = state
         self.command = command
         self.allowed = tuple(allowed)
         allowed_text = ", ".join(self.allowed) if self.allowed else "none (the case is finished)"
-        super().__init__(
-            f"{reference} is {state}: cannot {command}; allowed: {allowed_text}"
-        )
+        super().__init__(f"{reference} is {state}: cannot {command}; allowed: {allowed_text}")
 
 
 class RefusedError(ComplaintsError, ValueError):

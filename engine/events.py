@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something that happened to a case, in the past tense (``acknowledged``, ``contact_recorded``).
+    """Something that happened to a case, in the past tense (``acknowledged``, ``closed``).
 
     ``occurred_at`` is when it happened (a back-dated letter's date); ``recorded_at`` when the
     engine wrote it. ``before`` and ``after`` hold the fields the command changed.

@@ -1,0 +1,349 @@
+"""``CaseRepository`` and ``UnitOfWork`` on SQLAlchemy Core.
+
+Saving is optimistic: ``UPDATE cases ... WHERE id = :id AND version = :loaded`` and a zero row
+count means someone else wrote first, so the transaction is abandoned with ``ConcurrencyError``.
+Events are inserted in the same transaction with consecutive per-case sequence numbers, which a
+unique constraint also protects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from adapters.db.tables import case_clocks, case_events, cases, reference_counters
+from engine.errors import CaseNotFoundError, ConcurrencyError
+from engine.events import Event
+from engine.model import Case
+from engine.ports import CaseFilter
+from sla.errors import ComplaintsError
+from sla.timezone import london_date
+
+
+class DatabaseError(ComplaintsError):
+    """The database failed or went away; nothing of the command was written."""
+
+
+_CASE_COLUMNS = (
+    "workflow",
+    "state",
+    "is_open",
+    "policy_id",
+    "policy_version",
+    "calendar",
+    "calendar_fingerprint",
+    "received_at",
+    "channel",
+    "category",
+    "area",
+    "tenure",
+    "resident_ref",
+    "property_ref",
+    "preferred_contact",
+    "contact_interval_days",
+    "health_and_safety",
+    "restricted",
+    "owner",
+    "last_contact_at",
+    "closed_at",
+    "linked_reference",
+    "next_flag_on",
+)
+
+
+def _case_values(case: Case) -> dict[str, Any]:
+    values = {name: getattr(case, name) for name in _CASE_COLUMNS}
+    values["received_on"] = case.milestone_dates.get("received") or london_date(case.received_at)
+    values["vulnerabilities"] = list(case.vulnerabilities)
+    values["priority"] = case.priority
+    values["records"] = case.records_data()
+    return values
+
+
+def _clock_rows(case: Case) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "started_on": c.started_on,
+            "base_days": c.base_days,
+            "extended_days": c.extended_days,
+            "due_on": c.due_on,
+            "stopped_on": c.stopped_on,
+            "stop_reason": c.stop_reason,
+        }
+        for name, c in case.clocks.items()
+    }
+
+
+def _case_from_row(row: Row[Any]) -> Case:
+    m = row._mapping
+    case = Case(
+        reference=m["reference"],
+        workflow=m["workflow"],
+        state=m["state"],
+        policy_id=m["policy_id"],
+        policy_version=m["policy_version"],
+        calendar=m["calendar"],
+        calendar_fingerprint=m["calendar_fingerprint"],
+        received_at=m["received_at"],
+        channel=m["channel"],
+        category=m["category"],
+        area=m["area"],
+        tenure=m["tenure"],
+        resident_ref=m["resident_ref"],
+        property_ref=m["property_ref"],
+        preferred_contact=m["preferred_contact"],
+        contact_interval_days=m["contact_interval_days"],
+        vulnerabilities=tuple(m["vulnerabilities"] or ()),
+        health_and_safety=m["health_and_safety"],
+        restricted=m["restricted"],
+        owner=m["owner"],
+        last_contact_at=m["last_contact_at"],
+        is_open=m["is_open"],
+        closed_at=m["closed_at"],
+        linked_reference=m["linked_reference"],
+        next_flag_on=m["next_flag_on"],
+        version=m["version"],
+        id=m["id"],
+    )
+    case.load_records(m["records"])
+    return case
+
+
+class SqlCaseRepository:
+    """Cases and their events in one connection's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        # What was loaded, to write only clocks that changed and to number new events.
+        self._loaded: dict[int, tuple[int, dict[str, dict[str, Any]]]] = {}
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, reference: str) -> Case:
+        row = self._conn.execute(select(cases).where(cases.c.reference == reference)).first()
+        if row is None:
+            raise CaseNotFoundError(reference)
+        case = _case_from_row(row)
+        assert case.id is not None
+        self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case))
+        return case
+
+    def history(self, reference: str) -> Sequence[Event]:
+        case_id = self._conn.execute(
+            select(cases.c.id).where(cases.c.reference == reference)
+        ).scalar()
+        if case_id is None:
+            raise CaseNotFoundError(reference)
+        rows = self._conn.execute(
+            select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.seq)
+        )
+        return [
+            Event(
+                kind=r.kind,
+                occurred_at=r.occurred_at,
+                recorded_at=r.recorded_at,
+                actor=r.actor,
+                data=r.data,
+                before=r.before,
+                after=r.after,
+                seq=r.seq,
+            )
+            for r in rows
+        ]
+
+    def find(self, query: CaseFilter) -> Sequence[Case]:
+        stmt = select(cases)
+        conditions = []
+        for name in ("workflow", "state", "is_open", "category", "area", "owner", "resident_ref"):
+            value = getattr(query, name)
+            if value is not None:
+                conditions.append(cases.c[name] == value)
+        if query.received_from is not None:
+            conditions.append(cases.c.received_on >= query.received_from)
+        if query.received_to is not None:
+            conditions.append(cases.c.received_on <= query.received_to)
+        if conditions:
+            stmt = stmt.where(and_(*conditions))
+        stmt = stmt.order_by(cases.c.received_at.desc(), cases.c.id.desc())
+        stmt = stmt.limit(query.limit).offset(query.offset)
+        return [_case_from_row(row) for row in self._conn.execute(stmt)]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def next_reference(self, prefix: str, year: int) -> str:
+        table = reference_counters
+        bumped = self._conn.execute(
+            update(table)
+            .where(table.c.prefix == prefix, table.c.year == year)
+            .values(last_number=table.c.last_number + 1)
+            .returning(table.c.last_number)
+        ).scalar()
+        if bumped is None:
+            dialect_insert = (
+                postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
+            )
+            self._conn.execute(
+                dialect_insert(table)
+                .values(prefix=prefix, year=year, last_number=0)
+                .on_conflict_do_nothing()
+            )
+            bumped = self._conn.execute(
+                update(table)
+                .where(table.c.prefix == prefix, table.c.year == year)
+                .values(last_number=table.c.last_number + 1)
+                .returning(table.c.last_number)
+            ).scalar_one()
+        return f"{prefix}-{year}-{bumped:06d}"
+
+    def add(self, case: Case) -> None:
+        now = case.pending_events[-1].recorded_at if case.pending_events else case.received_at
+        values = _case_values(case)
+        values.update(
+            reference=case.reference,
+            version=1,
+            event_count=len(case.pending_events),
+            created_at=now,
+            updated_at=now,
+        )
+        case.id = self._conn.execute(
+            insert(cases).values(values).returning(cases.c.id)
+        ).scalar_one()
+        case.version = 1
+        self._write_clocks(case, {})
+        self._write_events(case, 0)
+        self._loaded[case.id] = (len(case.pending_events), _clock_rows(case))
+        case.pending_events.clear()
+
+    def save(self, case: Case) -> None:
+        assert case.id is not None, "save() is for cases loaded with get()"
+        event_count, clocks_before = self._loaded[case.id]
+        now = case.pending_events[-1].recorded_at if case.pending_events else None
+        values = _case_values(case)
+        values.update(
+            version=case.version + 1,
+            event_count=event_count + len(case.pending_events),
+        )
+        if now is not None:
+            values["updated_at"] = now
+        result = self._conn.execute(
+            update(cases)
+            .where(cases.c.id == case.id, cases.c.version == case.version)
+            .values(values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyError(case.reference, case.version)
+        case.version += 1
+        self._write_clocks(case, clocks_before)
+        self._write_events(case, event_count)
+        self._loaded[case.id] = (event_count + len(case.pending_events), _clock_rows(case))
+        case.pending_events.clear()
+
+    def _write_clocks(self, case: Case, before: dict[str, dict[str, Any]]) -> None:
+        for name, row in _clock_rows(case).items():
+            if before.get(name) == row:
+                continue
+            if name in before:
+                self._conn.execute(
+                    update(case_clocks)
+                    .where(case_clocks.c.case_id == case.id, case_clocks.c.clock == name)
+                    .values(row)
+                )
+            else:
+                self._conn.execute(insert(case_clocks).values(case_id=case.id, clock=name, **row))
+
+    def _write_events(self, case: Case, already: int) -> None:
+        if not case.pending_events:
+            return
+        rows = [
+            {
+                "case_id": case.id,
+                "seq": already + i,
+                "kind": e.kind,
+                "occurred_at": e.occurred_at,
+                "recorded_at": e.recorded_at,
+                "actor": e.actor,
+                "data": _jsonable(e.data),
+                "before": _jsonable(e.before),
+                "after": _jsonable(e.after),
+            }
+            for i, e in enumerate(case.pending_events, start=1)
+        ]
+        try:
+            self._conn.execute(insert(case_events), rows)
+        except IntegrityError:
+            raise ConcurrencyError(case.reference, case.version - 1) from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class SqlUnitOfWork:
+    """One transaction on one connection; rolls back unless ``commit()`` was called."""
+
+    cases: SqlCaseRepository
+
+    def __init__(self, db_engine: Engine) -> None:
+        self._engine = db_engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            self._conn = self._engine.connect()
+            self._conn.begin()
+        except DBAPIError as exc:
+            if self._conn is not None:
+                self._conn.close()
+            raise DatabaseError(f"cannot reach the database: {_first_line(exc)}") from exc
+        self.cases = SqlCaseRepository(self._conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            self.rollback()
+        except DBAPIError:
+            pass  # the connection is gone; the server has rolled back already
+        finally:
+            self._conn.close()
+            self._conn = None
+        if isinstance(exc, DBAPIError):
+            raise DatabaseError(f"database error, nothing was saved: {_first_line(exc)}") from exc
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.commit()
+        except DBAPIError as exc:
+            raise DatabaseError(f"commit failed, nothing was saved: {_first_line(exc)}") from exc
+
+    def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            self._conn.rollback()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc)) or type(exc).__name__
+    return text.strip().splitlines()[0]
+
+
+def count_cases(db_engine: Engine) -> int:
+    with db_engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(cases)).scalar_one())

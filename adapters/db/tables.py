@@ -1,0 +1,132 @@
+"""The schema, as SQLAlchemy Core tables (the migrations in ``migrations/`` create it).
+
+One row per case holds every column that queues, sweeps and reports filter on, plus a JSON
+``records`` column for the nested parts (milestones, clocks, actions, responses). ``case_clocks``
+repeats each SLA clock as a row so sweeps and reports can aggregate deadlines in SQL.
+``case_events`` is the append-only audit trail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from adapters.db.types import UtcDateTime, json_type
+from engine.model import CHANNELS, TENURES
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("workflow", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("is_open", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("policy_id", String(64), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("calendar", String(64), nullable=False),
+    Column("calendar_fingerprint", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("area", String(100), nullable=False),
+    Column("tenure", String(8), nullable=False),
+    Column("resident_ref", String(64)),
+    Column("property_ref", String(64)),
+    Column("preferred_contact", String(16)),
+    Column("contact_interval_days", Integer),
+    Column("vulnerabilities", json_type(), nullable=False),
+    Column("health_and_safety", Boolean, nullable=False),
+    Column("restricted", Boolean, nullable=False),
+    Column("priority", String(8), nullable=False),
+    Column("owner", String(100)),
+    Column("last_contact_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("linked_reference", String(32)),
+    Column("next_flag_on", Date),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("records", json_type(), nullable=False),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    CheckConstraint(_in("tenure", TENURES), name="tenure"),
+    CheckConstraint("version >= 1", name="version"),
+    Index("ix_cases_open_state", "is_open", "state"),
+    Index("ix_cases_next_flag_on", "next_flag_on"),
+    Index("ix_cases_last_contact_at", "last_contact_at"),
+    Index("ix_cases_received_on", "received_on"),
+    Index("ix_cases_resident_ref", "resident_ref"),
+    Index("ix_cases_owner", "owner"),
+    Index("ix_cases_category_area", "category", "area"),
+)
+
+case_clocks = Table(
+    "case_clocks",
+    metadata,
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("clock", String(32), primary_key=True),
+    Column("started_on", Date, nullable=False),
+    Column("base_days", Integer, nullable=False),
+    Column("extended_days", Integer, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("stopped_on", Date),
+    Column("stop_reason", String(48)),
+    Index("ix_case_clocks_due_on", "due_on"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("data", json_type(), nullable=False),
+    Column("before", json_type(), nullable=False),
+    Column("after", json_type(), nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+    Index("ix_case_events_kind_occurred", "kind", "occurred_at"),
+)
+
+reference_counters = Table(
+    "reference_counters",
+    metadata,
+    Column("prefix", String(8), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)

@@ -1,0 +1,231 @@
+"""Steps every kind of case has: contact, assign, extend, actions, agreed update interval.
+
+A workflow includes them with :func:`common_steps`, choosing the states they run in and adding
+guards of its own (the complaint workflow keeps the Stage 1 handler off Stage 2, for example).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from engine.definition import Guard, Step, StepContext
+from engine.model import CHANNELS, Action
+from sla.deadlines import extend_clock
+from sla.timezone import london_date
+
+DIRECTIONS = ("inbound", "outbound")
+
+
+def _text(ctx: StepContext, key: str) -> str:
+    value = ctx.payload.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# -- contact -----------------------------------------------------------------------------------
+
+
+def _contact_effect(ctx: StepContext) -> dict[str, Any]:
+    made = bool(ctx.payload.get("made", True))
+    case = ctx.case
+    if made and (case.last_contact_at is None or ctx.at > case.last_contact_at):
+        case.last_contact_at = ctx.at
+    return {
+        "direction": ctx.payload["direction"],
+        "channel": ctx.payload["channel"],
+        "made": made,
+        "summary": _text(ctx, "summary"),
+    }
+
+
+def _contact_valid(ctx: StepContext) -> str | None:
+    if ctx.payload.get("direction") not in DIRECTIONS:
+        return f"direction must be one of {', '.join(DIRECTIONS)}"
+    if ctx.payload.get("channel") not in CHANNELS:
+        return f"channel must be one of {', '.join(CHANNELS)}"
+    return None
+
+
+# -- assign ------------------------------------------------------------------------------------
+
+
+def _assign_valid(ctx: StepContext) -> str | None:
+    return None if _text(ctx, "owner") else "an owner is required"
+
+
+def _assign_effect(ctx: StepContext) -> dict[str, Any]:
+    ctx.case.owner = _text(ctx, "owner")
+    return {"owner": ctx.case.owner}
+
+
+# -- extend ------------------------------------------------------------------------------------
+
+
+def _extend_valid(ctx: StepContext) -> str | None:
+    name = ctx.payload.get("clock")
+    clock = ctx.case.clocks.get(name) if isinstance(name, str) else None
+    if clock is None or not clock.running:
+        running = [n for n, c in ctx.case.clocks.items() if c.running]
+        return f"no running clock {name!r} to extend (running: {', '.join(running) or 'none'})"
+    rule = ctx.policy.clock(clock.name)
+    days = ctx.payload.get("days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        return "an extension is a whole number of working days, at least 1"
+    if not _text(ctx, "reason"):
+        return "an extension needs a reason, explained to the resident"
+    cap = rule.extension_cap if rule is not None else 0
+    total = clock.extended_days + days
+    if cap is not None and total > cap and not ctx.payload.get("good_reason"):
+        return (
+            f"{clock.label} extensions would total {total} working days, over the policy's cap "
+            f"of {cap}; record a good reason (complaints manager) to go beyond it"
+        )
+    return None
+
+
+def _extend_effect(ctx: StepContext) -> dict[str, Any]:
+    name = ctx.payload["clock"]
+    clock = ctx.case.clocks[name]
+    rule = ctx.policy.clock(name)
+    cap = rule.extension_cap if rule is not None else 0
+    extended = extend_clock(clock, int(ctx.payload["days"]), ctx.calendar)
+    ctx.case.clocks[name] = extended
+    beyond_cap = cap is not None and extended.extended_days > cap
+    record = {
+        "clock": name,
+        "days": int(ctx.payload["days"]),
+        "reason": _text(ctx, "reason"),
+        "previous_due_on": clock.due_on.isoformat(),
+        "new_due_on": extended.due_on.isoformat(),
+        "beyond_cap": beyond_cap,
+        "notified_before_due": london_date(ctx.at) <= clock.due_on,
+    }
+    ctx.case.records.setdefault("extensions", []).append({**record, "at": ctx.at.isoformat()})
+    return record
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+def _action_valid(ctx: StepContext) -> str | None:
+    if not _text(ctx, "description"):
+        return "an action needs a description"
+    if not _text(ctx, "owner"):
+        return "an action needs an owner"
+    if type(ctx.payload.get("due_on")) is not date:
+        return "an action needs a due date"
+    return None
+
+
+def _add_action_effect(ctx: StepContext) -> dict[str, Any]:
+    action = add_action(ctx, ctx.payload)
+    return {"action": action.to_data()}
+
+
+def add_action(ctx: StepContext, spec: Any) -> Action:
+    """Append an action described by ``spec`` (description, owner, due_on) to the case."""
+    action = Action(
+        number=len(ctx.case.actions) + 1,
+        description=str(spec["description"]).strip(),
+        owner=str(spec["owner"]).strip(),
+        due_on=spec["due_on"],
+    )
+    ctx.case.actions.append(action)
+    return action
+
+
+def _complete_valid(ctx: StepContext) -> str | None:
+    number = ctx.payload.get("number")
+    for action in ctx.case.actions:
+        if action.number == number:
+            return None if action.outstanding else f"action {number} is already done"
+    return f"no action {number!r} on this case"
+
+
+def _complete_effect(ctx: StepContext) -> dict[str, Any]:
+    action = next(a for a in ctx.case.actions if a.number == ctx.payload["number"])
+    action.done_at = ctx.at
+    action.done_by = ctx.actor
+    return {"number": action.number, "outstanding": len(ctx.case.outstanding_actions)}
+
+
+# -- agreed update interval ---------------------------------------------------------------------
+
+
+def _interval_valid(ctx: StepContext) -> str | None:
+    days = ctx.payload.get("every")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 60:
+        return "the agreed update interval is a whole number of working days from 1 to 60"
+    return None
+
+
+def _interval_effect(ctx: StepContext) -> dict[str, Any]:
+    ctx.case.contact_interval_days = int(ctx.payload["every"])
+    return {"every": ctx.case.contact_interval_days, "note": _text(ctx, "note")}
+
+
+def common_steps(
+    states: Iterable[str],
+    *,
+    assign_guards: tuple[Guard, ...] = (),
+) -> tuple[Step, ...]:
+    """The shared steps, runnable in ``states``."""
+    sources = tuple(states)
+    return (
+        Step(
+            "contact",
+            sources,
+            None,
+            "contact_recorded",
+            "Record a contact with the resident (or a failed attempt).",
+            guards=(_contact_valid,),
+            effect=_contact_effect,
+        ),
+        Step(
+            "assign",
+            sources,
+            None,
+            "assigned",
+            "Give the case to one owner.",
+            guards=(_assign_valid, *assign_guards),
+            effect=_assign_effect,
+        ),
+        Step(
+            "extend",
+            sources,
+            None,
+            "extended",
+            "Extend a running clock, with a reason, within the policy's cap.",
+            guards=(_extend_valid,),
+            effect=_extend_effect,
+            contacts_resident=True,
+        ),
+        Step(
+            "add_action",
+            sources,
+            None,
+            "action_added",
+            "Add a remedy action with an owner and a due date.",
+            guards=(_action_valid,),
+            effect=_add_action_effect,
+        ),
+        Step(
+            "complete_action",
+            sources,
+            None,
+            "action_completed",
+            "Mark a remedy action done.",
+            guards=(_complete_valid,),
+            effect=_complete_effect,
+        ),
+        Step(
+            "agree_updates",
+            sources,
+            None,
+            "update_interval_agreed",
+            "Record the update interval agreed with the resident (drives the contact countdown).",
+            guards=(_interval_valid,),
+            effect=_interval_effect,
+        ),
+    )

@@ -1,0 +1,475 @@
+"""The Python API: one method per command, used by the CLI and by embedding services alike.
+
+Each command loads the case, runs the step, and saves the case and its event in one transaction.
+Time is an argument (``at`` for back-dated steps); "now" comes from the clock port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import structlog
+
+from engine.commands import apply_step, open_case
+from engine.definition import WorkflowDefinition
+from engine.errors import ConcurrencyError, ValidationError
+from engine.events import Event
+from engine.machine import WorkflowMachine
+from engine.model import CHANNELS, CONTACT_METHODS, TENURES, Case
+from engine.ports import CaseFilter, Clock, UnitOfWork
+from engine.validation import clean_payload, one_of, optional_text, required_text
+from sla.calendar import WorkingCalendar
+from sla.policy import PolicyRegistry
+from sla.timezone import london_date, to_utc
+
+log = structlog.get_logger()
+
+ActionSpec = Mapping[str, Any]
+WorkflowRegistry = Mapping[str, WorkflowDefinition]
+
+
+class ComplaintsService:
+    """Commands and queries on cases.
+
+    ``calendars`` maps a calendar name (a division or a landlord calendar) to its
+    ``WorkingCalendar``; ``workflows`` maps a workflow name to its definition.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], UnitOfWork],
+        policies: PolicyRegistry,
+        calendars: Callable[[str], WorkingCalendar],
+        workflows: WorkflowRegistry,
+        clock: Clock,
+        categories: Sequence[str],
+        default_calendar: str = "england-and-wales",
+        default_policy: str = "hoc",
+    ) -> None:
+        self._uow = uow
+        self.policies = policies
+        self.calendars = calendars
+        self.workflows = workflows
+        self._machines = {name: WorkflowMachine(d) for name, d in workflows.items()}
+        self._clock = clock
+        self.categories = tuple(categories)
+        self.default_calendar = default_calendar
+        self.default_policy = default_policy
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return to_utc(self._clock())
+
+    def get(self, reference: str) -> Case:
+        with self._uow() as uow:
+            return uow.cases.get(reference)
+
+    def history(self, reference: str) -> Sequence[Event]:
+        with self._uow() as uow:
+            return uow.cases.history(reference)
+
+    def find(self, query: CaseFilter | None = None) -> Sequence[Case]:
+        with self._uow() as uow:
+            return uow.cases.find(query or CaseFilter())
+
+    def allowed_commands(self, case: Case) -> list[str]:
+        return self._machines[case.workflow].allowed(case.state)
+
+    def calendar_for(self, case: Case) -> WorkingCalendar:
+        return self.calendars(case.calendar)
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def open(
+        self,
+        *,
+        actor: str,
+        category: str,
+        channel: str,
+        area: str,
+        workflow: str = "complaint",
+        received_at: datetime | None = None,
+        summary: str = "",
+        tenure: str = "lcra",
+        calendar: str | None = None,
+        policy: str | None = None,
+        resident_ref: str | None = None,
+        property_ref: str | None = None,
+        preferred_contact: str | None = None,
+        vulnerabilities: Sequence[str] = (),
+        health_and_safety: bool = False,
+        restricted: bool = False,
+        owner: str | None = None,
+        understanding: str | None = None,
+        desired_outcome: str | None = None,
+    ) -> Case:
+        """Log a new case and return it (its ``reference`` is the handle for every command)."""
+        fields = clean_payload(
+            {
+                "actor": required_text(actor, "actor", 100),
+                "category": one_of(category, "category", self.categories),
+                "channel": one_of(channel, "channel", CHANNELS),
+                "area": required_text(area, "area", 100),
+                "workflow": one_of(workflow, "workflow", tuple(self.workflows)),
+                "summary": optional_text(summary, "summary", 20_000),
+                "tenure": one_of(tenure, "tenure", TENURES),
+                "resident_ref": optional_text(resident_ref, "resident reference", 64),
+                "property_ref": optional_text(property_ref, "property reference", 64),
+                "preferred_contact": None
+                if preferred_contact is None
+                else one_of(preferred_contact, "preferred contact", CONTACT_METHODS),
+                "owner": optional_text(owner, "owner", 100),
+                "understanding": optional_text(understanding, "understanding", 20_000),
+                "desired_outcome": optional_text(desired_outcome, "desired outcome", 20_000),
+                "vulnerabilities": [required_text(v, "vulnerability", 64) for v in vulnerabilities],
+            }
+        )
+        now = self.now()
+        received = to_utc(received_at) if received_at is not None else now
+        with self._uow() as uow:
+            case = self._new_case(
+                uow,
+                fields,
+                received,
+                now,
+                calendar or self.default_calendar,
+                policy or self.default_policy,
+                health_and_safety=bool(health_and_safety),
+                restricted=bool(restricted),
+            )
+            uow.cases.add(case)
+            uow.commit()
+        log.info("case_opened", reference=case.reference, workflow=case.workflow)
+        return case
+
+    def _new_case(
+        self,
+        uow: UnitOfWork,
+        fields: Mapping[str, Any],
+        received: datetime,
+        now: datetime,
+        calendar_name: str,
+        policy_name: str,
+        *,
+        health_and_safety: bool,
+        restricted: bool,
+        linked_reference: str | None = None,
+    ) -> Case:
+        definition = self.workflows[fields["workflow"]]
+        calendar = self.calendars(calendar_name)
+        made_on = london_date(received)
+        policy = self.policies.resolve(policy_name, made_on)
+        case = Case(
+            reference="",
+            workflow=definition.name,
+            state=definition.initial,
+            policy_id=policy.id,
+            policy_version=policy.version,
+            calendar=calendar.name,
+            calendar_fingerprint=calendar.fingerprint,
+            received_at=received,
+            channel=fields["channel"],
+            category=fields["category"],
+            area=fields["area"],
+            tenure=fields["tenure"],
+            resident_ref=fields.get("resident_ref"),
+            property_ref=fields.get("property_ref"),
+            preferred_contact=fields.get("preferred_contact"),
+            vulnerabilities=tuple(fields.get("vulnerabilities", ())),
+            health_and_safety=health_and_safety,
+            restricted=restricted or fields["category"] == "staff-conduct",
+            owner=fields.get("owner"),
+            linked_reference=linked_reference,
+        )
+        stage1 = {k: fields[k] for k in ("understanding", "desired_outcome") if fields.get(k)}
+        case.records = {"summary": fields.get("summary") or ""}
+        if stage1:
+            case.records["stage1"] = stage1
+        open_case(
+            definition,
+            case,
+            actor=fields["actor"],
+            now=now,
+            policy=policy,
+            calendar=calendar,
+            data={"workflow": definition.name, "policy": policy.key, "calendar": calendar.name},
+        )
+        case.reference = uow.cases.next_reference(
+            definition.reference_prefix, case.milestone_dates["received"].year
+        )
+        return case
+
+    # -- generic command -------------------------------------------------------------------------
+
+    def run(
+        self,
+        reference: str,
+        command: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        actor: str,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Run any command of the case's workflow; the typed methods below call this."""
+        actor = required_text(actor, "actor", 100)
+        clean = clean_payload(dict(payload or {}))
+        now = self.now()
+        with self._uow() as uow:
+            case = uow.cases.get(reference)
+            if expected_version is not None and case.version != expected_version:
+                raise ConcurrencyError(reference, expected_version)
+            machine = self._machines[case.workflow]
+            policy = self.policies.get(case.policy_id)
+            calendar = self.calendars(case.calendar)
+            when = to_utc(at) if at is not None else now
+            apply_step(
+                machine,
+                case,
+                command,
+                clean,
+                actor=actor,
+                at=when,
+                now=now,
+                policy=policy,
+                calendar=calendar,
+            )
+            spawned = self._spawn(uow, case, machine, command, when, now, actor)
+            uow.cases.save(case)
+            if spawned is not None:
+                uow.cases.add(spawned)
+            uow.commit()
+        log.info("command_done", reference=reference, command=command, state=case.state)
+        return case
+
+    def _spawn(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        machine: WorkflowMachine,
+        command: str,
+        at: datetime,
+        now: datetime,
+        actor: str,
+    ) -> Case | None:
+        event = case.pending_events[-1]
+        source = event.before.get("state", case.state)
+        step = machine.definition.step(command, source)
+        if step is None or step.spawns is None:
+            return None
+        fields = {
+            "actor": actor,
+            "workflow": step.spawns,
+            "category": case.category,
+            "channel": case.channel,
+            "area": case.area,
+            "tenure": case.tenure,
+            "summary": case.records.get("summary", ""),
+            "resident_ref": case.resident_ref,
+            "property_ref": case.property_ref,
+            "preferred_contact": case.preferred_contact,
+            "vulnerabilities": list(case.vulnerabilities),
+            "owner": case.owner,
+        }
+        spawned = self._new_case(
+            uow,
+            fields,
+            at,
+            now,
+            case.calendar,
+            self.default_policy,
+            health_and_safety=case.health_and_safety,
+            restricted=case.restricted,
+            linked_reference=case.reference,
+        )
+        case.linked_reference = spawned.reference
+        event.data["opened"] = spawned.reference
+        return spawned
+
+    # -- typed commands ----------------------------------------------------------------------------
+
+    def acknowledge(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        at: datetime | None = None,
+        understanding: str | None = None,
+        desired_outcome: str | None = None,
+        handler: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Acknowledge at Stage 1, or at Stage 2 after an escalation request."""
+        payload = {
+            "understanding": understanding,
+            "desired_outcome": desired_outcome,
+            "handler": handler,
+        }
+        return self.run(
+            reference, "acknowledge", payload, actor=actor, at=at, expected_version=expected_version
+        )
+
+    def respond(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        decision: str,
+        reasons: str,
+        at: datetime | None = None,
+        complaint_definition: str | None = None,
+        compensation_pence: int = 0,
+        actions: Sequence[ActionSpec] = (),
+        avoidable: bool | None = None,
+        learning: str | None = None,
+        escalation_route: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Send the response at the case's current stage; the stage's SLA clock stops."""
+        payload = {
+            "decision": decision,
+            "reasons": reasons,
+            "complaint_definition": complaint_definition,
+            "compensation_pence": compensation_pence,
+            "actions": [dict(a) for a in actions],
+            "avoidable": avoidable,
+            "learning": learning,
+            "escalation_route": escalation_route,
+        }
+        return self.run(
+            reference, "respond", payload, actor=actor, at=at, expected_version=expected_version
+        )
+
+    def escalate(
+        self, reference: str, *, actor: str, at: datetime | None = None, note: str | None = None
+    ) -> Case:
+        """The resident asks for Stage 2 (or a dissatisfaction becomes a complaint)."""
+        return self.run(reference, "escalate", {"note": note}, actor=actor, at=at)
+
+    def extend(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        days: int,
+        reason: str,
+        stage: int | None = None,
+        clock: str | None = None,
+        good_reason: bool = False,
+        at: datetime | None = None,
+    ) -> Case:
+        """Extend the response clock of ``stage`` (or a named clock) by ``days`` working days."""
+        if clock is None:
+            case = self.get(reference)
+            mapping = self.workflows[case.workflow].extension_clocks
+            if stage is None:
+                running = [
+                    c for c in mapping.values() if c in case.clocks and case.clocks[c].running
+                ]
+                clock = running[0] if running else next(iter(mapping.values()), "")
+            else:
+                clock = mapping.get(str(stage), "")
+                if not clock:
+                    raise ValidationError(f"no stage {stage} in a {case.workflow}")
+        payload = {"clock": clock, "days": days, "reason": reason, "good_reason": good_reason}
+        return self.run(reference, "extend", payload, actor=actor, at=at)
+
+    def assign(self, reference: str, *, actor: str, owner: str, at: datetime | None = None) -> Case:
+        return self.run(reference, "assign", {"owner": owner}, actor=actor, at=at)
+
+    def add_action(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        description: str,
+        owner: str,
+        due_on: date,
+        at: datetime | None = None,
+    ) -> Case:
+        payload = {"description": description, "owner": owner, "due_on": due_on}
+        return self.run(reference, "add_action", payload, actor=actor, at=at)
+
+    def complete_action(
+        self, reference: str, *, actor: str, number: int, at: datetime | None = None
+    ) -> Case:
+        return self.run(reference, "complete_action", {"number": number}, actor=actor, at=at)
+
+    def record_contact(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        direction: str,
+        channel: str,
+        summary: str = "",
+        made: bool = True,
+        at: datetime | None = None,
+    ) -> Case:
+        """Record a contact with the resident; a made contact restarts the countdown."""
+        payload = {"direction": direction, "channel": channel, "summary": summary, "made": made}
+        return self.run(reference, "contact", payload, actor=actor, at=at)
+
+    def agree_updates(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        every: int,
+        note: str | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        """Record the update interval (working days) agreed with the resident."""
+        return self.run(
+            reference, "agree_updates", {"every": every, "note": note}, actor=actor, at=at
+        )
+
+    def close(
+        self, reference: str, *, actor: str, note: str | None = None, at: datetime | None = None
+    ) -> Case:
+        return self.run(reference, "close", {"note": note}, actor=actor, at=at)
+
+    def withdraw(
+        self, reference: str, *, actor: str, reason: str | None = None, at: datetime | None = None
+    ) -> Case:
+        return self.run(reference, "withdraw", {"reason": reason}, actor=actor, at=at)
+
+    def decline(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        exclusion: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> Case:
+        payload = {"exclusion": exclusion, "reason": reason}
+        return self.run(reference, "decline", payload, actor=actor, at=at)
+
+    def refer(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        ombudsman_reference: str | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        payload = {"ombudsman_reference": ombudsman_reference}
+        return self.run(reference, "refer", payload, actor=actor, at=at)
+
+    def resolve(
+        self,
+        reference: str,
+        *,
+        actor: str,
+        agreed_outcome: str,
+        told_how_to_complain: bool,
+        at: datetime | None = None,
+    ) -> Case:
+        """Resolve a dissatisfaction with the outcome agreed with the resident."""
+        payload = {"agreed_outcome": agreed_outcome, "told_how_to_complain": told_how_to_complain}
+        return self.run(reference, "resolve", payload, actor=actor, at=at)

@@ -1,0 +1,69 @@
+"""Input checks at the engine's edge: one-line ``ValidationError``s that name the field.
+
+Free text is kept as given (it is the resident's own account) but must be a string, within a
+length limit, and free of NUL and other control characters that no letter contains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.errors import ValidationError
+
+_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+MAX_TEXT = 20_000
+
+
+def _check_chars(value: str, field: str) -> str:
+    for char in value:
+        if (ord(char) < 32 or 0x7F <= ord(char) < 0xA0) and char not in _ALLOWED_CONTROLS:
+            raise ValidationError(f"{field} contains a control character (U+{ord(char):04X})")
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise ValidationError(f"{field} contains an unpaired surrogate")
+    return value
+
+
+def required_text(value: Any, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field} is required")
+    return optional_text(value, field, max_length) or ""
+
+
+def optional_text(value: Any, field: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text, got {type(value).__name__}")
+    value = _check_chars(value.strip(), field)
+    if len(value) > max_length:
+        raise ValidationError(
+            f"{field} is too long ({len(value)} characters; at most {max_length})"
+        )
+    return value or None
+
+
+def one_of(value: Any, field: str, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError(f"unknown {field} {value!r}; expected one of: {', '.join(allowed)}")
+    return value
+
+
+def clean_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every string in a command's input (recursively) and drop ``None`` values."""
+    return {k: _clean(v, k) for k, v in payload.items() if v is not None}
+
+
+def _clean(value: Any, field: str) -> Any:
+    if isinstance(value, str):
+        checked = _check_chars(value, field)
+        if len(checked) > MAX_TEXT:
+            raise ValidationError(
+                f"{field} is too long ({len(checked)} characters; at most {MAX_TEXT})"
+            )
+        return checked
+    if isinstance(value, Mapping):
+        return {k: _clean(v, f"{field}.{k}") for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_clean(v, field) for v in value]
+    return value
