@@ -66,7 +66,9 @@ class CaseRepository(Protocol):
 class UnitOfWork(Protocol):
     """One database transaction: commit makes every change and event durable together."""
 
-    cases: CaseRepository
+    @property
+    def cases(self) -> CaseRepository:
+        """The repository bound to this transaction."""
 
     def __enter__(self) -> UnitOfWork: ...
 
