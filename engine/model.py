@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.events import Event
 from sla.deadlines import ClockState
+from sla.flags import Flag
 
 CHANNELS = (
     "phone",
@@ -103,7 +104,15 @@ class Case:
     clocks: dict[str, ClockState] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     records: dict[str, Any] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
     pending_events: list[Event] = field(default_factory=list)
+    pending_flags: list[Flag] = field(default_factory=list)
+    pending_clears: list[tuple[tuple[str, date], date]] = field(default_factory=list)
+
+    @property
+    def raised_flags(self) -> list[Flag]:
+        """Flags currently raised (history rows excluded)."""
+        return [flag for flag in self.flags if flag.cleared_on is None]
 
     @property
     def priority(self) -> str:

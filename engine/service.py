@@ -16,6 +16,7 @@ from engine.commands import apply_step, open_case
 from engine.definition import WorkflowDefinition
 from engine.errors import ConcurrencyError, ValidationError
 from engine.events import Event
+from engine.flagging import catch_up_flags, refresh_flags
 from engine.machine import WorkflowMachine
 from engine.model import CHANNELS, CONTACT_METHODS, TENURES, Case
 from engine.ports import CaseFilter, Clock, UnitOfWork
@@ -201,6 +202,7 @@ class ComplaintsService:
         case.reference = uow.cases.next_reference(
             definition.reference_prefix, case.milestone_dates["received"].year
         )
+        refresh_flags(case, policy, calendar, at=now, now=now)
         return case
 
     # -- generic command -------------------------------------------------------------------------
@@ -227,7 +229,8 @@ class ComplaintsService:
             policy = self.policies.get(case.policy_id)
             calendar = self.calendars(case.calendar)
             when = to_utc(at) if at is not None else now
-            apply_step(
+            catch_up_flags(case, policy, calendar, at=min(when, now), now=now)
+            event = apply_step(
                 machine,
                 case,
                 command,
@@ -238,7 +241,8 @@ class ComplaintsService:
                 policy=policy,
                 calendar=calendar,
             )
-            spawned = self._spawn(uow, case, machine, command, when, now, actor)
+            refresh_flags(case, policy, calendar, at=min(when, now), now=now)
+            spawned = self._spawn(uow, case, machine, command, event, when, now, actor)
             uow.cases.save(case)
             if spawned is not None:
                 uow.cases.add(spawned)
@@ -252,11 +256,11 @@ class ComplaintsService:
         case: Case,
         machine: WorkflowMachine,
         command: str,
+        event: Event,
         at: datetime,
         now: datetime,
         actor: str,
     ) -> Case | None:
-        event = case.pending_events[-1]
         source = event.before.get("state", case.state)
         step = machine.definition.step(command, source)
         if step is None or step.spawns is None:

@@ -259,6 +259,25 @@ class WorkingCalendar:
             self._offset(end)
             raise
 
+    def subtract_working_days(self, day: date, n: int) -> date:
+        """The n-th working day strictly before ``day``; ``n == 0`` returns ``day``.
+
+        The mirror of :meth:`add_working_days`: ``between(subtract(d, n), d) == n`` when ``d`` is a
+        working day.
+        """
+        i = self._offset(day)
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise CalendarError(f"number of working days must be an integer, got {n!r}")
+        if n < 0:
+            raise NegativeDaysError(n)
+        if n == 0:
+            return day
+        # Working days up to and including the day before ``day``, then step back n - 1 more.
+        k = (self._cum[i - 1] if i else 0) - n
+        if k < 0:
+            raise DateOutOfRangeError(f"{day} - {n} working days", self._first, self._last)
+        return self._workday_dates[k]
+
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day`` (``add_working_days(day, 1)``)."""
         return self.add_working_days(day, 1)

@@ -17,12 +17,13 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from adapters.db.tables import case_clocks, case_events, cases, reference_counters
+from adapters.db.tables import case_clocks, case_events, case_flags, cases, reference_counters
 from engine.errors import CaseNotFoundError, ConcurrencyError
 from engine.events import Event
 from engine.model import Case
 from engine.ports import CaseFilter
 from sla.errors import ComplaintsError
+from sla.flags import Flag
 from sla.timezone import london_date
 
 
@@ -80,7 +81,7 @@ def _clock_rows(case: Case) -> dict[str, dict[str, Any]]:
     }
 
 
-def _case_from_row(row: Row[Any]) -> Case:
+def case_from_row(row: Row[Any]) -> Case:
     m = row._mapping
     case = Case(
         reference=m["reference"],
@@ -129,10 +130,25 @@ class SqlCaseRepository:
         row = self._conn.execute(select(cases).where(cases.c.reference == reference)).first()
         if row is None:
             raise CaseNotFoundError(reference)
-        case = _case_from_row(row)
+        case = case_from_row(row)
         assert case.id is not None
+        case.flags = self.load_flags([case.id]).get(case.id, [])
         self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case))
         return case
+
+    def load_flags(self, case_ids: Sequence[int]) -> dict[int, list[Flag]]:
+        """Every flag row (raised and on record) of the given cases."""
+        result: dict[int, list[Flag]] = {case_id: [] for case_id in case_ids}
+        if not case_ids:
+            return result
+        rows = self._conn.execute(
+            select(case_flags).where(case_flags.c.case_id.in_(case_ids)).order_by(case_flags.c.id)
+        )
+        for r in rows:
+            result[r.case_id].append(
+                Flag(r.name, r.kind, r.level, r.clock, r.anchor_on, r.raised_on, r.cleared_on)
+            )
+        return result
 
     def history(self, reference: str) -> Sequence[Event]:
         case_id = self._conn.execute(
@@ -168,11 +184,17 @@ class SqlCaseRepository:
             conditions.append(cases.c.received_on >= query.received_from)
         if query.received_to is not None:
             conditions.append(cases.c.received_on <= query.received_to)
+        if query.flag is not None:
+            raised = select(case_flags.c.case_id).where(
+                case_flags.c.cleared_on.is_(None),
+                (case_flags.c.name == query.flag) | (case_flags.c.level == query.flag),
+            )
+            conditions.append(cases.c.id.in_(raised))
         if conditions:
             stmt = stmt.where(and_(*conditions))
         stmt = stmt.order_by(cases.c.received_at.desc(), cases.c.id.desc())
         stmt = stmt.limit(query.limit).offset(query.offset)
-        return [_case_from_row(row) for row in self._conn.execute(stmt)]
+        return [case_from_row(row) for row in self._conn.execute(stmt)]
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -217,31 +239,36 @@ class SqlCaseRepository:
         case.version = 1
         self._write_clocks(case, {})
         self._write_events(case, 0)
+        self._write_flags(case)
         self._loaded[case.id] = (len(case.pending_events), _clock_rows(case))
         case.pending_events.clear()
 
     def save(self, case: Case) -> None:
         assert case.id is not None, "save() is for cases loaded with get()"
-        event_count, clocks_before = self._loaded[case.id]
+        _, clocks_before = self._loaded[case.id]
         now = case.pending_events[-1].recorded_at if case.pending_events else None
         values = _case_values(case)
         values.update(
             version=case.version + 1,
-            event_count=event_count + len(case.pending_events),
+            event_count=cases.c.event_count + len(case.pending_events),
         )
         if now is not None:
             values["updated_at"] = now
-        result = self._conn.execute(
+        # The sweep appends events without bumping the version, so the sequence numbers come
+        # from the row as updated, not from what was read.
+        event_count = self._conn.execute(
             update(cases)
             .where(cases.c.id == case.id, cases.c.version == case.version)
             .values(values)
-        )
-        if result.rowcount != 1:
+            .returning(cases.c.event_count)
+        ).scalar()
+        if event_count is None:
             raise ConcurrencyError(case.reference, case.version)
         case.version += 1
         self._write_clocks(case, clocks_before)
-        self._write_events(case, event_count)
-        self._loaded[case.id] = (event_count + len(case.pending_events), _clock_rows(case))
+        self._write_events(case, event_count - len(case.pending_events))
+        self._write_flags(case)
+        self._loaded[case.id] = (event_count, _clock_rows(case))
         case.pending_events.clear()
 
     def _write_clocks(self, case: Case, before: dict[str, dict[str, Any]]) -> None:
@@ -257,34 +284,72 @@ class SqlCaseRepository:
             else:
                 self._conn.execute(insert(case_clocks).values(case_id=case.id, clock=name, **row))
 
+    def _write_flags(self, case: Case) -> None:
+        if case.pending_flags:
+            self._conn.execute(insert(case_flags), flag_rows(case))
+        for (name, anchor_on), cleared_on in case.pending_clears:
+            self._conn.execute(
+                update(case_flags)
+                .where(
+                    case_flags.c.case_id == case.id,
+                    case_flags.c.name == name,
+                    case_flags.c.anchor_on == anchor_on,
+                    case_flags.c.cleared_on.is_(None),
+                )
+                .values(cleared_on=cleared_on)
+            )
+        case.pending_flags.clear()
+        case.pending_clears.clear()
+
     def _write_events(self, case: Case, already: int) -> None:
         if not case.pending_events:
             return
-        rows = [
-            {
-                "case_id": case.id,
-                "seq": already + i,
-                "kind": e.kind,
-                "occurred_at": e.occurred_at,
-                "recorded_at": e.recorded_at,
-                "actor": e.actor,
-                "data": _jsonable(e.data),
-                "before": _jsonable(e.before),
-                "after": _jsonable(e.after),
-            }
-            for i, e in enumerate(case.pending_events, start=1)
-        ]
         try:
-            self._conn.execute(insert(case_events), rows)
+            self._conn.execute(insert(case_events), event_rows(case, already))
         except IntegrityError:
             raise ConcurrencyError(case.reference, case.version - 1) from None
 
 
-def _jsonable(value: Any) -> Any:
+def event_rows(case: Case, already: int) -> list[dict[str, Any]]:
+    """Rows for the case's pending events, numbered after the ``already`` stored ones."""
+    return [
+        {
+            "case_id": case.id,
+            "seq": already + i,
+            "kind": e.kind,
+            "occurred_at": e.occurred_at,
+            "recorded_at": e.recorded_at,
+            "actor": e.actor,
+            "data": jsonable(e.data),
+            "before": jsonable(e.before),
+            "after": jsonable(e.after),
+        }
+        for i, e in enumerate(case.pending_events, start=1)
+    ]
+
+
+def flag_rows(case: Case) -> list[dict[str, Any]]:
+    """Rows for the case's newly raised flags."""
+    return [
+        {
+            "case_id": case.id,
+            "name": f.name,
+            "kind": f.kind,
+            "level": f.level,
+            "clock": f.clock,
+            "anchor_on": f.anchor_on,
+            "raised_on": f.raised_on,
+            "cleared_on": f.cleared_on,
+        }
+        for f in case.pending_flags
+    ]
+
+
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

@@ -130,3 +130,39 @@ reference_counters = Table(
     Column("year", Integer, primary_key=True),
     Column("last_number", Integer, nullable=False),
 )
+
+case_flags = Table(
+    "case_flags",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("clock", String(32)),
+    Column("anchor_on", Date, nullable=False),
+    Column("raised_on", Date, nullable=False),
+    Column("cleared_on", Date),
+    UniqueConstraint("case_id", "name", "anchor_on", name="uq_case_flags_crossing"),
+    Index("ix_case_flags_raised", "name", "cleared_on"),
+    Index("ix_case_flags_case", "case_id"),
+)
+
+sweep_runs = Table(
+    "sweep_runs",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("host", String(100), nullable=False),
+    Column("summary", json_type()),
+)
+
+calendar_state = Table(
+    "calendar_state",
+    metadata,
+    Column("calendar", String(64), primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("checked_at", UtcDateTime, nullable=False),
+)
