@@ -13,7 +13,9 @@ from sqlalchemy import Engine
 from adapters.db.connection import create_db_engine
 from adapters.db.migrate import current_revision, head_revision, upgrade
 from adapters.db.repository import SqlUnitOfWork
+from adapters.scheduler import SweepRunner
 from adapters.settings import Settings, load_settings
+from adapters.sweep import DEFAULT_BATCH, Sweeper
 from engine.ports import Clock
 from engine.service import ComplaintsService
 from sla.errors import ConfigError
@@ -64,4 +66,31 @@ def build_service(
         categories=settings.categories,
         default_calendar=settings.default_calendar,
         default_policy=settings.default_policy,
+    )
+
+
+def build_sweep_runner(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    db_engine: Engine | None = None,
+    clock: Clock = utc_now,
+    batch_size: int = DEFAULT_BATCH,
+) -> SweepRunner:
+    """The sweep and its scheduler-facing runner for one database."""
+    if db_engine is None:
+        db_engine = create_db_engine(database_url or settings.database_url)
+    ensure_schema(db_engine, auto_upgrade=db_engine.dialect.name == "sqlite")
+    sweeper = Sweeper(
+        db_engine,
+        policies=settings.policies,
+        calendars=settings.calendar,
+        clock=clock,
+        batch_size=batch_size,
+    )
+    return SweepRunner(
+        db_engine,
+        sweeper,
+        recompute_args={"policies": settings.policies, "calendars": settings.calendar},
+        clock=clock,
     )

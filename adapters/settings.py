@@ -45,6 +45,7 @@ class Settings:
     default_policy: str = "hoc"
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     nightly_sweep_at: str = "02:30"
+    refresh_minutes: int = 60
     _calendar_tables: Mapping[str, tuple[str, Mapping[str, Any]]] = field(
         default_factory=dict, repr=False
     )
@@ -126,6 +127,7 @@ def load_settings(config_dir: str | None = None, database_url: str | None = None
         default_policy=_get_str(data, "defaults", "policy", source, "hoc"),
         categories=_get_categories(data, source),
         nightly_sweep_at=_get_str(data, "scheduler", "nightly_sweep_at", source, "02:30"),
+        refresh_minutes=_get_int(data, "scheduler", "refresh_minutes", source, 60),
         _calendar_tables=calendars,
         _policy_texts=tuple(policy_texts),
     )
@@ -146,6 +148,14 @@ def _get_str(data: Mapping[str, Any], table: str, key: str, source: str, default
     value = section.get(key, default)
     if not isinstance(value, str) or not value:
         raise ConfigError(source, f"{table}.{key}", "must be a non-empty string")
+    return value
+
+
+def _get_int(data: Mapping[str, Any], table: str, key: str, source: str, default: int) -> int:
+    section = data.get(table, {})
+    value = section.get(key, default) if isinstance(section, Mapping) else default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(source, f"{table}.{key}", "must be a whole number, 0 or more")
     return value
 
 

@@ -41,8 +41,9 @@ class CaseRepository(Protocol):
     """Loads and stores cases with their events. Every method runs in the unit of work's
     transaction."""
 
-    def get(self, reference: str) -> Case:
-        """The case; raises ``CaseNotFoundError``."""
+    def get(self, reference: str, *, lock: bool = False) -> Case:
+        """The case; raises ``CaseNotFoundError``. ``lock`` holds it until the transaction ends
+        (for a read that will be followed by a write)."""
 
     def add(self, case: Case) -> None:
         """Insert a new case and its pending events; sets ``case.id`` and ``case.version``."""

@@ -222,7 +222,7 @@ class ComplaintsService:
         clean = clean_payload(dict(payload or {}))
         now = self.now()
         with self._uow() as uow:
-            case = uow.cases.get(reference)
+            case = uow.cases.get(reference, lock=True)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyError(reference, expected_version)
             machine = self._machines[case.workflow]

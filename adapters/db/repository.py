@@ -126,8 +126,13 @@ class SqlCaseRepository:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def get(self, reference: str) -> Case:
-        row = self._conn.execute(select(cases).where(cases.c.reference == reference)).first()
+    def get(self, reference: str, *, lock: bool = False) -> Case:
+        stmt = select(cases).where(cases.c.reference == reference)
+        if lock:
+            # PostgreSQL: hold the row until commit so a sweep batch and a command never
+            # interleave on one case (SQLite's BEGIN IMMEDIATE already serialises writers).
+            stmt = stmt.with_for_update()
+        row = self._conn.execute(stmt).first()
         if row is None:
             raise CaseNotFoundError(reference)
         case = case_from_row(row)

@@ -1,0 +1,90 @@
+"""``complaints sweep`` and ``complaints scheduler``: the SLA sweep by hand and on a schedule."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from adapters.bootstrap import build_sweep_runner
+from adapters.cli.context import AppContext, pass_app
+from adapters.logging import configure_logging
+from adapters.recompute import recompute
+from adapters.scheduler import build_scheduler, nightly_fire_times, parse_time_of_day
+from adapters.sweep import SweepSummary
+from sla.timezone import london_date, parse_date
+
+
+@click.command("sweep")
+@click.option("--as-of", "as_of", metavar="DATE", help="Business date to sweep to (default today).")
+@click.option("--recompute", "full", is_flag=True, help="Recompute every open case's deadlines.")
+@click.option("--batch", "batch_size", default=1000, show_default=True, help="Cases per commit.")
+@pass_app
+def sweep_command(app: AppContext, as_of: str | None, full: bool, batch_size: int) -> None:
+    """Raise and clear SLA flags on every case that is due, then print a summary."""
+    runner = build_sweep_runner(app.settings, batch_size=batch_size)
+    day = parse_date(as_of) if as_of else london_date(runner.now())
+    if full:
+        moved = recompute(
+            runner.engine,
+            policies=app.settings.policies,
+            calendars=app.settings.calendar,
+            now=runner.now(),
+            as_of=day,
+            force=True,
+        )
+        click.echo(
+            f"recomputed {moved.cases_checked} open cases: "
+            f"{moved.deadlines_moved} deadlines moved on {moved.cases_moved} cases"
+        )
+    due = runner.due_count(day)
+    if sys.stderr.isatty() and due:
+        with click.progressbar(length=due, label=f"sweeping to {day}", file=sys.stderr) as bar:
+            summary = runner.sweep(day, progress=bar.update)
+    else:
+        summary = runner.sweep(day)
+    if summary is None:
+        click.echo("another sweep is running; nothing done", err=True)
+        sys.exit(1)
+    click.echo(_render(summary))
+
+
+def _render(summary: SweepSummary) -> str:
+    lines = [
+        f"sweep to {summary.as_of}: {summary.cases_checked} cases checked, "
+        f"{summary.cases_changed} changed, {summary.batches} batches, {summary.seconds:.2f}s"
+    ]
+    levels = sorted(set(summary.raised) | set(summary.cleared))
+    if levels:
+        lines.append(f"  {'flag':<18}{'raised':>8}{'cleared':>9}")
+        for level in levels:
+            lines.append(f"  {level:<18}{summary.raised[level]:>8}{summary.cleared[level]:>9}")
+    else:
+        lines.append("  no flags changed")
+    return "\n".join(lines)
+
+
+@click.command("scheduler")
+@click.option("--dry-run", is_flag=True, help="Print the next nightly run times and exit.")
+@pass_app
+def scheduler_command(app: AppContext, dry_run: bool) -> None:
+    """Run the nightly SLA sweep and the intraday refresh on a schedule (Europe/London)."""
+    nightly_at = parse_time_of_day(app.settings.nightly_sweep_at)
+    runner = build_sweep_runner(app.settings)
+    if dry_run:
+        for when in nightly_fire_times(nightly_at, runner.now(), 5):
+            click.echo(when.isoformat())
+        return
+    configure_logging(level="info")
+    scheduler = build_scheduler(
+        runner, nightly_at=nightly_at, refresh_minutes=app.settings.refresh_minutes
+    )
+    click.echo(
+        f"scheduler: nightly sweep at {nightly_at:%H:%M} Europe/London, "
+        f"refresh every {app.settings.refresh_minutes} min; Ctrl-C to stop",
+        err=True,
+    )
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
