@@ -46,6 +46,18 @@ def check_time(at: datetime, now: datetime, not_before: datetime | None, what: s
     return at
 
 
+def _check_order(case: Case, trigger: str, at: datetime) -> None:
+    """A step that moves the case on cannot be dated before the step it follows."""
+    if not case.milestones:
+        return
+    name, latest = max(case.milestones.items(), key=lambda item: item[1])
+    if at < latest:
+        raise ValidationError(
+            f"{case.reference}: {trigger} time {at.isoformat()} is before the {name} step "
+            f"({latest.isoformat()})"
+        )
+
+
 def snapshot(case: Case) -> dict[str, Any]:
     """The fields an event's before/after shows (JSON-ready)."""
     return {
@@ -104,8 +116,17 @@ def apply_step(
     definition = machine.definition
     at = check_time(at, now, case.received_at, trigger)
     before = snapshot(case)
+    planned = definition.step(trigger, case.state)
+    if planned is not None and planned.milestone is not None:
+        _check_order(case, trigger, at)
     ctx = StepContext(
-        case=case, payload=payload, actor=actor, at=at, policy=policy, calendar=calendar
+        case=case,
+        source=case.state,
+        payload=payload,
+        actor=actor,
+        at=at,
+        policy=policy,
+        calendar=calendar,
     )
     step = machine.fire(case, trigger, ctx)
     if step.milestone is not None:

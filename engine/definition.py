@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class StepContext:
-    """What a guard or an effect may look at: the case, the command's input, who and when."""
+    """What a guard or an effect may look at: the case, the state it was in before the step
+    (``source``: effects run after the machine moved the case), the command's input, who, when."""
 
     case: Case
+    source: str
     payload: Mapping[str, Any]
     actor: str
     at: datetime
@@ -99,6 +101,9 @@ class WorkflowDefinition:
                 seen.add((step.trigger, source))
             if step.dest is not None and step.dest not in self.states:
                 raise ValueError(f"{self.name}: step {step.trigger} to unknown state {step.dest}")
+        unknown_final = sorted(self.final_states - set(self.states))
+        if unknown_final:
+            raise ValueError(f"{self.name}: unknown final states {unknown_final}")
         if self.initial not in self.states:
             raise ValueError(f"{self.name}: unknown initial state {self.initial}")
 

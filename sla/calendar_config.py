@@ -28,6 +28,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from sla.calendar import WEEKDAY_NAMES, DayOverride, WorkingCalendar
+from sla.divisions import DIVISIONS
 from sla.errors import CalendarError, ConfigError
 
 _KEYS = {"name", "division", "weekend", "cutoff", "closures", "open_days"}
@@ -51,6 +52,7 @@ def calendar_from_mapping(data: Mapping[str, Any], source: str) -> WorkingCalend
         *_read_days(data.get("closures", []), source, "closures", working=False),
         *_read_days(data.get("open_days", []), source, "open_days", working=True),
     ]
+    check_key = "division" if division not in DIVISIONS else "closures"
     try:
         return WorkingCalendar(
             division,
@@ -60,7 +62,7 @@ def calendar_from_mapping(data: Mapping[str, Any], source: str) -> WorkingCalend
             cutoff=_read_cutoff(data.get("cutoff"), source),
         )
     except CalendarError as exc:
-        raise ConfigError(source, "", str(exc)) from None
+        raise ConfigError(source, check_key, str(exc)) from None
 
 
 def _read_weekend(value: Any, source: str) -> list[int]:

@@ -111,10 +111,7 @@ class Policy:
         )
         _check_levels(source, levels)
         exclusions = tuple(
-            Exclusion(
-                id=_Reader(item, source, f"exclusions[{i}].").name("id"),
-                description=_Reader(item, source, f"exclusions[{i}].").text("description"),
-            )
+            _read_exclusion(reader, i, item)
             for i, item in enumerate(reader.list("exclusions", required=False))
         )
         policy = cls(
@@ -320,6 +317,13 @@ def _read_level(parent: _Reader, index: int, value: Any) -> ContactLevel:
     )
     reader.reject_unknown()
     return level
+
+
+def _read_exclusion(parent: _Reader, index: int, value: Any) -> Exclusion:
+    reader = _Reader(value, parent.source, f"exclusions[{index}].")
+    exclusion = Exclusion(id=reader.name("id"), description=reader.text("description"))
+    reader.reject_unknown()
+    return exclusion
 
 
 def _check_levels(source: str, levels: tuple[ContactLevel, ...]) -> None:

@@ -98,7 +98,7 @@ def _respond(stage: int) -> Any:
 
 
 def _escalate(ctx: StepContext) -> dict[str, Any]:
-    return {"from_state": ctx.case.state, "note": guards.text(ctx.payload, "note")}
+    return {"from_state": ctx.source, "note": guards.text(ctx.payload, "note")}
 
 
 def _decline(ctx: StepContext) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def _decline(ctx: StepContext) -> dict[str, Any]:
         "exclusion": exclusion.id,
         "exclusion_description": exclusion.description,
         "reason": guards.text(ctx.payload, "reason"),
-        "refused": "escalation" if ctx.case.state == "escalation_requested" else "complaint",
+        "refused": "escalation" if ctx.source == "escalation_requested" else "complaint",
         "ombudsman_right_explained": True,
     }
     ctx.case.records["declined"] = record

@@ -35,7 +35,7 @@ def _resolve(ctx: StepContext) -> dict[str, Any]:
 
 
 def _escalate(ctx: StepContext) -> dict[str, Any]:
-    return {"from_state": ctx.case.state}
+    return {"from_state": ctx.source}
 
 
 STEPS = (
