@@ -126,10 +126,13 @@ class Sweeper:
         rows = conn.execute(stmt).all()
         batch = [case_from_row(row) for row in rows]
         counts = {row.id: row.event_count for row in rows}
-        flags = SqlCaseRepository(conn).load_flags(list(counts))
+        repo = SqlCaseRepository(conn)
+        flags = repo.load_flags(list(counts))
+        clocks = repo.load_clocks(list(counts))
         for case in batch:
             assert case.id is not None
             case.flags = flags.get(case.id, [])
+            case.clocks = clocks.get(case.id, {})
         return batch, counts
 
     def _process(

@@ -128,11 +128,13 @@ class Case:
         return state.due_on if state else None
 
     def records_data(self) -> dict[str, Any]:
-        """The nested parts of the case as JSON-ready data (stored in one column)."""
+        """The nested parts of the case as JSON-ready data (stored in one column).
+
+        Clocks are not here: they have a table of their own, the one source of their dates, so
+        a recompute can move deadlines in SQL."""
         return {
             "milestones": {k: v.isoformat() for k, v in self.milestones.items()},
             "milestone_dates": {k: v.isoformat() for k, v in self.milestone_dates.items()},
-            "clocks": {k: v.to_data() for k, v in self.clocks.items()},
             "actions": [a.to_data() for a in self.actions],
             "records": self.records,
         }
@@ -145,6 +147,5 @@ class Case:
         self.milestone_dates = {
             k: date.fromisoformat(v) for k, v in data.get("milestone_dates", {}).items()
         }
-        self.clocks = {k: ClockState.from_data(v) for k, v in data.get("clocks", {}).items()}
         self.actions = [Action.from_data(a) for a in data.get("actions", [])]
         self.records = dict(data.get("records", {}))

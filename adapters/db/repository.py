@@ -23,6 +23,7 @@ from engine.events import Event
 from engine.model import Case
 from engine.ports import CaseFilter
 from sla.errors import ComplaintsError
+from sla.deadlines import ClockState
 from sla.flags import Flag
 from sla.timezone import london_date
 
@@ -70,6 +71,7 @@ def _case_values(case: Case) -> dict[str, Any]:
 def _clock_rows(case: Case) -> dict[str, dict[str, Any]]:
     return {
         name: {
+            "label": c.label,
             "started_on": c.started_on,
             "base_days": c.base_days,
             "extended_days": c.extended_days,
@@ -138,8 +140,32 @@ class SqlCaseRepository:
         case = case_from_row(row)
         assert case.id is not None
         case.flags = self.load_flags([case.id]).get(case.id, [])
+        case.clocks = self.load_clocks([case.id]).get(case.id, {})
         self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case))
         return case
+
+    def load_clocks(self, case_ids: Sequence[int]) -> dict[int, dict[str, ClockState]]:
+        """Every SLA clock of the given cases (the table is the one source of their dates)."""
+        result: dict[int, dict[str, ClockState]] = {case_id: {} for case_id in case_ids}
+        if not case_ids:
+            return result
+        rows = self._conn.execute(
+            select(case_clocks)
+            .where(case_clocks.c.case_id.in_(case_ids))
+            .order_by(case_clocks.c.case_id, case_clocks.c.started_on)
+        )
+        for r in rows:
+            result[r.case_id][r.clock] = ClockState(
+                name=r.clock,
+                label=r.label,
+                started_on=r.started_on,
+                base_days=r.base_days,
+                due_on=r.due_on,
+                extended_days=r.extended_days,
+                stopped_on=r.stopped_on,
+                stop_reason=r.stop_reason,
+            )
+        return result
 
     def load_flags(self, case_ids: Sequence[int]) -> dict[int, list[Flag]]:
         """Every flag row (raised and on record) of the given cases."""

@@ -97,6 +97,7 @@ case_clocks = Table(
     metadata,
     Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
     Column("clock", String(32), primary_key=True),
+    Column("label", String(100), nullable=False),
     Column("started_on", Date, nullable=False),
     Column("base_days", Integer, nullable=False),
     Column("extended_days", Integer, nullable=False),

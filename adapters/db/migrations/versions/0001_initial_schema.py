@@ -76,6 +76,7 @@ def upgrade() -> None:
     op.create_table('case_clocks',
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('clock', sa.String(length=32), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
     sa.Column('started_on', sa.Date(), nullable=False),
     sa.Column('base_days', sa.Integer(), nullable=False),
     sa.Column('extended_days', sa.Integer(), nullable=False),
