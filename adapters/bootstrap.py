@@ -91,6 +91,6 @@ def build_sweep_runner(
     return SweepRunner(
         db_engine,
         sweeper,
-        recompute_args={"policies": settings.policies, "calendars": settings.calendar},
+        recompute_args={"calendars": settings.calendar},
         clock=clock,
     )

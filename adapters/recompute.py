@@ -1,40 +1,48 @@
 """Recompute deadlines when a calendar changes (a bank holiday proclaimed, a closure added).
 
-Each open case stores the fingerprint of the calendar its deadlines were computed with. When the
-current calendar's fingerprint differs, the running clocks' due dates are recomputed on the new
-calendar; every move is an event on the case's timeline ("deadline_moved", with the old and new
-dates), and the case's flags and ``next_flag_on`` are brought up to date in the same transaction.
-Stopped clocks are history and keep the dates they were judged by. Batched by id, one
-transaction per batch, each case saved with its version checked.
+Set-based, in the database: the calendar is stored as a table of days with their cumulative
+working-day index (``calendar_days``), so the n-th working day after a clock's start is a join,
+and one transaction per calendar:
+
+1. finds the running clocks of open cases whose due date differs on the new calendar,
+2. moves them (``case_clocks`` is the one source of due dates),
+3. appends one ``deadline_moved`` event per moved clock (old and new dates) to each case's
+   timeline, numbered after the case's existing events,
+4. marks those cases due for the next sweep (``next_flag_on``), which re-evaluates their flags,
+5. stamps every open case of the calendar with the new fingerprint.
+
+Stopped clocks are history and keep the dates they were judged by. Nothing is read into Python
+per case, so the cost is a couple of set-based statements however many cases there are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import structlog
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Date, Engine, bindparam, delete, insert, select, text
 
-from adapters.db.repository import SqlCaseRepository
-from adapters.db.tables import cases
-from engine.events import Event
-from engine.flagging import SYSTEM_ACTOR, sync_flags
-from engine.model import Case
+from adapters.db.tables import calendar_days, cases
+from adapters.db.types import UtcDateTime
 from sla.calendar import WorkingCalendar
-from sla.deadlines import recompute_due
-from sla.policy import PolicyRegistry
 
 log = structlog.get_logger()
 
 
 @dataclass
 class RecomputeSummary:
-    cases_checked: int = 0
     cases_moved: int = 0
     deadlines_moved: int = 0
-    calendars: tuple[str, ...] = ()
+    cases_restamped: int = 0
+    calendars: list[str] = field(default_factory=list)
+
+
+def calendars_in_use(db_engine: Engine) -> list[str]:
+    with db_engine.connect() as conn:
+        stmt = select(cases.c.calendar).where(cases.c.is_open.is_(True)).distinct()
+        return sorted(conn.execute(stmt).scalars())
 
 
 def stale_calendars(
@@ -58,109 +66,122 @@ def stale_calendars(
 def recompute(
     db_engine: Engine,
     *,
-    policies: PolicyRegistry,
     calendars: Callable[[str], WorkingCalendar],
     now: datetime,
     as_of: date,
-    only: dict[str, str] | None = None,
     force: bool = False,
-    batch_size: int = 500,
 ) -> RecomputeSummary:
-    """Recompute open cases: of the stale calendars, of ``only`` (name -> fingerprint), or with
-    ``force`` every open case of every calendar in use, whatever its fingerprint."""
-    if force:
-        targets = {name: calendars(name).fingerprint for name in calendars_in_use(db_engine)}
-    else:
-        targets = stale_calendars(db_engine, calendars) if only is None else only
-    summary = RecomputeSummary(calendars=tuple(sorted(targets)))
-    for name, fingerprint in sorted(targets.items()):
+    """Recompute the running deadlines of open cases on every stale calendar (every calendar in
+    use with ``force``), one transaction per calendar."""
+    names = calendars_in_use(db_engine) if force else sorted(stale_calendars(db_engine, calendars))
+    summary = RecomputeSummary(calendars=names)
+    for name in names:
         calendar = calendars(name)
-        after_id = 0
-        while True:
-            with db_engine.begin() as conn:
-                batch = _claim(conn, name, None if force else fingerprint, after_id, batch_size)
-                if not batch:
-                    break
-                repo = SqlCaseRepository(conn)
-                for case in batch:
-                    _recompute_case(case, calendar, policies, now, as_of, summary)
-                    repo.save(case)
-            after_id = max(c.id for c in batch if c.id is not None)
-            summary.cases_checked += len(batch)
+        with db_engine.begin() as conn:
+            _store_calendar(conn, calendar)
+            moved, clocks, restamped = _recompute_calendar(conn, calendar, now, as_of)
+        summary.cases_moved += moved
+        summary.deadlines_moved += clocks
+        summary.cases_restamped += restamped
     log.info(
         "deadlines_recomputed",
-        calendars=list(summary.calendars),
-        cases_checked=summary.cases_checked,
+        calendars=names,
         cases_moved=summary.cases_moved,
         deadlines_moved=summary.deadlines_moved,
     )
     return summary
 
 
-def calendars_in_use(db_engine: Engine) -> list[str]:
-    with db_engine.connect() as conn:
-        stmt = select(cases.c.calendar).where(cases.c.is_open.is_(True)).distinct()
-        return sorted(conn.execute(stmt).scalars())
+def _store_calendar(conn: Connection, calendar: WorkingCalendar) -> None:
+    """(Re)write the calendar's days with their cumulative working-day index."""
+    conn.execute(delete(calendar_days).where(calendar_days.c.calendar == calendar.name))
+    rows = []
+    day = calendar.first_day
+    one = timedelta(days=1)
+    previous = 0
+    while day <= calendar.last_day:
+        cum = calendar.working_day_index(day)
+        rows.append({"calendar": calendar.name, "day": day, "cum": cum, "working": cum > previous})
+        previous = cum
+        day += one
+    conn.execute(insert(calendar_days), rows)
 
 
-def _claim(
-    conn: Connection, calendar: str, fingerprint: str | None, after_id: int, limit: int
-) -> list[Case]:
-    stmt = (
-        select(cases.c.reference)
-        .where(cases.c.is_open.is_(True), cases.c.calendar == calendar, cases.c.id > after_id)
-        .order_by(cases.c.id)
-        .limit(limit)
-    )
-    if fingerprint is not None:
-        stmt = stmt.where(cases.c.calendar_fingerprint != fingerprint)
-    repo = SqlCaseRepository(conn)
-    return [repo.get(reference, lock=True) for reference in conn.execute(stmt).scalars()]
+_MOVED = """
+CREATE TEMPORARY TABLE recompute_moved AS
+SELECT cc.case_id AS case_id, cc.clock AS clock, cc.due_on AS old_due, w2.day AS new_due
+FROM case_clocks cc
+JOIN cases c ON c.id = cc.case_id
+JOIN calendar_days w1 ON w1.calendar = :cal AND w1.day = cc.started_on
+JOIN calendar_days w2
+  ON w2.calendar = :cal AND w2.working AND w2.cum = w1.cum + cc.base_days + cc.extended_days
+WHERE c.calendar = :cal AND c.is_open AND cc.stopped_on IS NULL AND cc.due_on <> w2.day
+"""
+
+_MOVE_CLOCKS = """
+UPDATE case_clocks SET due_on = m.new_due
+FROM recompute_moved m
+WHERE case_clocks.case_id = m.case_id AND case_clocks.clock = m.clock
+"""
+
+_EVENTS = """
+INSERT INTO case_events (case_id, seq, kind, occurred_at, recorded_at, actor, data, before, after)
+SELECT m.case_id,
+       c.event_count + ROW_NUMBER() OVER (PARTITION BY m.case_id ORDER BY m.clock),
+       'deadline_moved', :now, :now, 'system',
+       {data}, {before}, {after}
+FROM recompute_moved m JOIN cases c ON c.id = m.case_id
+"""
+
+_JSON = {
+    "postgresql": (
+        "jsonb_build_object('reason', 'calendar changed', 'calendar', c.calendar, "
+        "'clock', m.clock, 'from', m.old_due::text, 'to', m.new_due::text)",
+        "jsonb_build_object('deadlines', jsonb_build_object(m.clock, m.old_due::text))",
+        "jsonb_build_object('deadlines', jsonb_build_object(m.clock, m.new_due::text))",
+    ),
+    "sqlite": (
+        "json_object('reason', 'calendar changed', 'calendar', c.calendar, "
+        "'clock', m.clock, 'from', m.old_due, 'to', m.new_due)",
+        "json_object('deadlines', json_object(m.clock, m.old_due))",
+        "json_object('deadlines', json_object(m.clock, m.new_due))",
+    ),
+}
+
+_COUNT_AND_MARK = """
+UPDATE cases SET event_count = cases.event_count + per_case.moved,
+                 next_flag_on = :today
+FROM (SELECT case_id, COUNT(*) AS moved FROM recompute_moved GROUP BY case_id) per_case
+WHERE cases.id = per_case.case_id
+"""
+
+_RESTAMP = """
+UPDATE cases SET calendar_fingerprint = :fingerprint
+WHERE calendar = :cal AND is_open AND calendar_fingerprint <> :fingerprint
+"""
 
 
-def _recompute_case(
-    case: Case,
-    calendar: WorkingCalendar,
-    policies: PolicyRegistry,
-    now: datetime,
-    as_of: date,
-    summary: RecomputeSummary,
-) -> None:
-    moves = []
-    for name, clock in list(case.clocks.items()):
-        if not clock.running:
-            continue
-        moved = recompute_due(clock, calendar)
-        if moved.due_on != clock.due_on:
-            case.clocks[name] = moved
-            moves.append(
-                {"clock": name, "from": clock.due_on.isoformat(), "to": moved.due_on.isoformat()}
-            )
-    old_fingerprint = case.calendar_fingerprint
-    case.calendar_fingerprint = calendar.fingerprint
-    if moves:
-        summary.cases_moved += 1
-        summary.deadlines_moved += len(moves)
-        case.pending_events.append(
-            Event(
-                kind="deadline_moved",
-                occurred_at=now,
-                recorded_at=now,
-                actor=SYSTEM_ACTOR,
-                data={"reason": "calendar changed", "moves": moves},
-                before={"calendar_fingerprint": old_fingerprint},
-                after={"calendar_fingerprint": calendar.fingerprint},
-            )
+def _recompute_calendar(
+    conn: Connection, calendar: WorkingCalendar, now: datetime, as_of: date
+) -> tuple[int, int, int]:
+    params = {"cal": calendar.name}
+    conn.execute(text("DROP TABLE IF EXISTS recompute_moved"))
+    conn.execute(text(_MOVED), params)
+    clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_moved")).scalar_one()
+    moved_cases = conn.execute(
+        text("SELECT COUNT(DISTINCT case_id) FROM recompute_moved")
+    ).scalar_one()
+    if clocks:
+        conn.execute(text(_MOVE_CLOCKS))
+        data, before, after = _JSON[conn.dialect.name]
+        events = text(_EVENTS.format(data=data, before=before, after=after)).bindparams(
+            bindparam("now", type_=UtcDateTime())
         )
-    policy = policies.get(case.policy_id)
-    sync_flags(case, policy, calendar, as_of=as_of, clear_on=as_of, now=now)
-    if not case.pending_events:
-        # Nothing moved: still record that the case was checked against the new calendar.
-        case.pending_events.append(
-            replace(
-                Event("calendar_checked", now, now, SYSTEM_ACTOR),
-                data={"calendar": calendar.name},
-                before={"calendar_fingerprint": old_fingerprint},
-                after={"calendar_fingerprint": calendar.fingerprint},
-            )
-        )
+        conn.execute(events, {"now": now})
+        mark = text(_COUNT_AND_MARK).bindparams(bindparam("today", type_=Date()))
+        conn.execute(mark, {"today": as_of})
+    restamped = conn.execute(
+        text(_RESTAMP), {"cal": calendar.name, "fingerprint": calendar.fingerprint}
+    ).rowcount
+    conn.execute(text("DROP TABLE recompute_moved"))
+    return int(moved_cases), int(clocks), int(restamped)

@@ -106,9 +106,7 @@ class SweepRunner:
     def _sweep_locked(self, as_of: date, progress: Callable[[int], None] | None) -> SweepSummary:
         stale = stale_calendars(self._engine, self._recompute_args["calendars"])
         if stale:
-            recompute(
-                self._engine, now=self._clock(), as_of=as_of, only=stale, **self._recompute_args
-            )
+            recompute(self._engine, now=self._clock(), as_of=as_of, **self._recompute_args)
         return self._sweeper.run(as_of, progress)
 
     def nightly(self, business_date: date) -> SweepSummary | None:

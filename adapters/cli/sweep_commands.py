@@ -21,21 +21,19 @@ from sla.timezone import london_date, parse_date
 @click.option("--batch", "batch_size", default=1000, show_default=True, help="Cases per commit.")
 @pass_app
 def sweep_command(app: AppContext, as_of: str | None, full: bool, batch_size: int) -> None:
-    """Raise and clear SLA flags on every case that is due, then print a summary."""
+    """Raise and clear SLA flags on every case that is due.
+
+    Prints a summary of the flags raised and cleared by level.
+    """
     runner = build_sweep_runner(app.settings, batch_size=batch_size)
     day = parse_date(as_of) if as_of else london_date(runner.now())
     if full:
         moved = recompute(
-            runner.engine,
-            policies=app.settings.policies,
-            calendars=app.settings.calendar,
-            now=runner.now(),
-            as_of=day,
-            force=True,
+            runner.engine, calendars=app.settings.calendar, now=runner.now(), as_of=day, force=True
         )
         click.echo(
-            f"recomputed {moved.cases_checked} open cases: "
-            f"{moved.deadlines_moved} deadlines moved on {moved.cases_moved} cases"
+            f"recomputed deadlines on {', '.join(moved.calendars) or 'no calendars'}: "
+            f"{moved.deadlines_moved} moved on {moved.cases_moved} cases"
         )
     due = runner.due_count(day)
     if sys.stderr.isatty() and due:
@@ -68,7 +66,10 @@ def _render(summary: SweepSummary) -> str:
 @click.option("--dry-run", is_flag=True, help="Print the next nightly run times and exit.")
 @pass_app
 def scheduler_command(app: AppContext, dry_run: bool) -> None:
-    """Run the nightly SLA sweep and the intraday refresh on a schedule (Europe/London)."""
+    """Run the nightly sweep and intraday refresh on a schedule.
+
+    Times are Europe/London; the nightly run is caught up after downtime.
+    """
     nightly_at = parse_time_of_day(app.settings.nightly_sweep_at)
     runner = build_sweep_runner(app.settings)
     if dry_run:

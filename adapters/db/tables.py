@@ -160,10 +160,12 @@ sweep_runs = Table(
     Column("summary", json_type()),
 )
 
-calendar_state = Table(
-    "calendar_state",
+calendar_days = Table(
+    "calendar_days",
     metadata,
     Column("calendar", String(64), primary_key=True),
-    Column("fingerprint", String(32), nullable=False),
-    Column("checked_at", UtcDateTime, nullable=False),
+    Column("day", Date, primary_key=True),
+    Column("cum", Integer, nullable=False),
+    Column("working", Boolean, nullable=False),
+    Index("ix_calendar_days_cum", "calendar", "cum"),
 )

@@ -1,4 +1,4 @@
-"""flags, sweep runs and calendar state
+"""flags, sweep runs and the calendar as a table
 
 Revision ID: 0002
 Revises: 0001
@@ -18,12 +18,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('calendar_state',
+    op.create_table('calendar_days',
     sa.Column('calendar', sa.String(length=64), nullable=False),
-    sa.Column('fingerprint', sa.String(length=32), nullable=False),
-    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('calendar', name=op.f('pk_calendar_state'))
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('cum', sa.Integer(), nullable=False),
+    sa.Column('working', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('calendar', 'day', name=op.f('pk_calendar_days'))
     )
+    op.create_index('ix_calendar_days_cum', 'calendar_days', ['calendar', 'cum'], unique=False)
     op.create_table('sweep_runs',
     sa.Column('business_date', sa.Date(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -60,4 +62,5 @@ def downgrade() -> None:
 
     op.drop_table('case_flags')
     op.drop_table('sweep_runs')
-    op.drop_table('calendar_state')
+    op.drop_index('ix_calendar_days_cum', table_name='calendar_days')
+    op.drop_table('calendar_days')
