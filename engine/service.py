@@ -14,13 +14,19 @@ import structlog
 
 from engine.commands import apply_step, open_case
 from engine.definition import WorkflowDefinition
-from engine.errors import ConcurrencyError, ValidationError
+from engine.errors import CaseNotFoundError, ConcurrencyError, ValidationError
 from engine.events import Event
 from engine.flagging import catch_up_flags, refresh_flags
 from engine.machine import WorkflowMachine
 from engine.model import CHANNELS, CONTACT_METHODS, TENURES, Case
 from engine.ports import CaseFilter, Clock, UnitOfWork
-from engine.validation import clean_payload, one_of, optional_text, required_text
+from engine.validation import (
+    clean_payload,
+    looks_like_reference,
+    one_of,
+    optional_text,
+    required_text,
+)
 from sla.calendar import WorkingCalendar
 from sla.policy import PolicyRegistry
 from sla.timezone import london_date, to_utc
@@ -29,6 +35,11 @@ log = structlog.get_logger()
 
 ActionSpec = Mapping[str, Any]
 WorkflowRegistry = Mapping[str, WorkflowDefinition]
+
+
+def _check_reference(reference: object) -> None:
+    if not looks_like_reference(reference):
+        raise CaseNotFoundError(str(reference)[:40])
 
 
 class ComplaintsService:
@@ -66,10 +77,12 @@ class ComplaintsService:
         return to_utc(self._clock())
 
     def get(self, reference: str) -> Case:
+        _check_reference(reference)
         with self._uow() as uow:
             return uow.cases.get(reference)
 
     def history(self, reference: str) -> Sequence[Event]:
+        _check_reference(reference)
         with self._uow() as uow:
             return uow.cases.history(reference)
 
@@ -218,6 +231,7 @@ class ComplaintsService:
         expected_version: int | None = None,
     ) -> Case:
         """Run any command of the case's workflow; the typed methods below call this."""
+        _check_reference(reference)
         actor = required_text(actor, "actor", 100)
         clean = clean_payload(dict(payload or {}))
         now = self.now()

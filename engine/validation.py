@@ -13,6 +13,17 @@ from engine.errors import ValidationError
 
 _ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 MAX_TEXT = 20_000
+# Short fields stored in bounded columns: checked here so every database refuses them alike.
+SHORT_FIELDS = {
+    "owner": 100,
+    "handler": 100,
+    "exclusion": 64,
+    "ombudsman_reference": 64,
+    "clock": 32,
+    "direction": 32,
+    "channel": 32,
+    "decision": 32,
+}
 
 
 def _check_chars(value: str, field: str) -> str:
@@ -43,6 +54,11 @@ def optional_text(value: Any, field: str, max_length: int) -> str | None:
     return value or None
 
 
+def looks_like_reference(value: Any) -> bool:
+    """A reference we could have issued: short, printable. Anything else is simply not found."""
+    return isinstance(value, str) and 0 < len(value) <= 32 and all(32 < ord(c) < 127 for c in value)
+
+
 def one_of(value: Any, field: str, allowed: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValidationError(f"unknown {field} {value!r}; expected one of: {', '.join(allowed)}")
@@ -57,6 +73,11 @@ def clean_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 def _clean(value: Any, field: str) -> Any:
     if isinstance(value, str):
         checked = _check_chars(value, field)
+        limit = SHORT_FIELDS.get(field.rsplit(".", 1)[-1])
+        if limit is not None and len(checked.strip()) > limit:
+            raise ValidationError(
+                f"{field} is too long ({len(checked)} characters; at most {limit})"
+            )
         if len(checked) > MAX_TEXT:
             raise ValidationError(
                 f"{field} is too long ({len(checked)} characters; at most {MAX_TEXT})"

@@ -15,6 +15,7 @@ from engine.events import Event
 from engine.model import Case
 from sla.calendar import WorkingCalendar
 from sla.deadlines import ClockState
+from sla.flags import Flag
 from sla.timezone import london_date, to_utc
 
 DEADLINE_CLOCKS = {
@@ -138,8 +139,20 @@ def case_view(
         ],
         "responses": [responses[stage] for stage in sorted(responses, key=int)],
         "records": {key: records[key] for key in RECORD_KEYS if key in records},
-        "flags": [],
+        "flags": [flag_view(flag) for flag in case.raised_flags],
         "as_of": today.isoformat(),
+    }
+
+
+def flag_view(flag: Flag) -> dict[str, Any]:
+    """A raised flag: what crossed, since when, and for which clock (deadline flags)."""
+    return {
+        "name": flag.name,
+        "level": flag.level,
+        "kind": flag.kind,
+        "clock": flag.clock,
+        "raised_on": flag.raised_on.isoformat(),
+        "anchor_on": flag.anchor_on.isoformat(),
     }
 
 

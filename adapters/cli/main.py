@@ -9,8 +9,13 @@ from typing import Any
 import click
 import structlog
 
+from adapters.cli import cases, queries, steps
 from adapters.cli.context import AppContext
+from adapters.cli.db_commands import db_group
+from adapters.cli.demo_command import demo_command
+from adapters.cli.render import error_text
 from adapters.cli.sla_commands import sla
+from adapters.cli.sweep_commands import scheduler_command, sweep_command
 from adapters.logging import configure_logging
 from sla.errors import ComplaintsError
 
@@ -18,14 +23,20 @@ log = structlog.get_logger()
 
 
 class ComplaintsGroup(click.Group):
-    """Turns every expected error into one line on stderr and exit code 2."""
+    """Turns every expected error into one line on stderr and exit code 2.
+
+    Commands are listed in the order they are registered (the life of a case), not A to Z.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ComplaintsError as exc:
             log.info("command_refused", error=type(exc).__name__)
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {error_text(exc)}", err=True)
             sys.exit(2)
 
 
@@ -58,10 +69,24 @@ def cli(
     configure_logging(
         json=log_json, level=log_level or os.environ.get("COMPLAINTS_LOG_LEVEL", "warning")
     )
-    ctx.obj = AppContext(config_dir=config_dir, database_url=database_url)
+    app = AppContext(config_dir=config_dir, database_url=database_url)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
 
 
-cli.add_command(sla)
+for command in (
+    *cases.COMMANDS,
+    *steps.COMMANDS,
+    queries.show_command,
+    queries.list_command,
+    queries.history_command,
+    sweep_command,
+    scheduler_command,
+    db_group,
+    demo_command,
+    sla,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -22,8 +22,8 @@ from engine.errors import CaseNotFoundError, ConcurrencyError
 from engine.events import Event
 from engine.model import Case
 from engine.ports import CaseFilter
-from sla.errors import ComplaintsError
 from sla.deadlines import ClockState
+from sla.errors import ComplaintsError
 from sla.flags import Flag
 from sla.timezone import london_date
 
@@ -225,7 +225,14 @@ class SqlCaseRepository:
             stmt = stmt.where(and_(*conditions))
         stmt = stmt.order_by(cases.c.received_at.desc(), cases.c.id.desc())
         stmt = stmt.limit(query.limit).offset(query.offset)
-        return [case_from_row(row) for row in self._conn.execute(stmt)]
+        found = [case_from_row(row) for row in self._conn.execute(stmt)]
+        ids = [c.id for c in found if c.id is not None]
+        clocks, flags = self.load_clocks(ids), self.load_flags(ids)
+        for case in found:
+            assert case.id is not None
+            case.clocks = clocks[case.id]
+            case.flags = flags[case.id]
+        return found
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -167,7 +167,9 @@ def test_actions_show_whether_they_are_outstanding_and_responses_come_in_stage_o
         "responses": {"2": {"stage": 2, "decision": "upheld"}, "1": {"stage": 1}},
         "stage1_handlers": ["alice"],
     }
-    view = case_view(make_case(actions=[done, open_action], records=records), ENGLAND, date.today())
+    view = case_view(
+        make_case(actions=[done, open_action], records=records), ENGLAND, date(2026, 1, 25)
+    )
     assert [(a["number"], a["outstanding"]) for a in view["actions"]] == [(1, False), (2, True)]
     assert view["actions"][0]["done_by"] == "bob"
     assert [r["stage"] for r in view["responses"]] == [1, 2]

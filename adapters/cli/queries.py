@@ -1,0 +1,158 @@
+"""Read-only commands: ``show`` one case, ``list`` cases, a case's ``history``.
+
+They never write, so they are safe to run against production; ``--json`` prints the same views
+(``engine.views``) an embedding service would get.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from adapters.cli.context import AppContext, pass_app
+from adapters.cli.options import json_option
+from adapters.cli.render import case_card, dump_json, table, timeline_line
+from engine.model import Case
+from engine.ports import CaseFilter
+from engine.validation import one_of
+from engine.views import case_view, event_view
+
+LIST_HEADERS = (
+    "reference",
+    "workflow",
+    "state",
+    "category",
+    "area",
+    "received",
+    "next deadline",
+    "wd since contact",
+    "flags",
+)
+
+
+def view_of(app: AppContext, case: Case) -> dict[str, Any]:
+    service = app.service
+    return case_view(
+        case,
+        service.calendar_for(case),
+        app.today(),
+        allowed_commands=service.allowed_commands(case),
+    )
+
+
+@click.command("show")
+@click.argument("reference", metavar="REF")
+@json_option
+@pass_app
+def show_command(app: AppContext, reference: str, as_json: bool) -> None:
+    """Show one case: state, deadlines, clocks, actions."""
+    view = view_of(app, app.service.get(reference))
+    click.echo(dump_json(view) if as_json else case_card(view))
+
+
+@click.command("list")
+@click.option("--state", default=None, help="Only cases in this state.")
+@click.option("--category", default=None, help="Only this category.")
+@click.option("--area", default=None, help="Only this area.")
+@click.option("--owner", default=None, help="Only cases this person owns.")
+@click.option("--workflow", default=None, help="complaint or dissatisfaction.")
+@click.option(
+    "--flag",
+    default=None,
+    metavar="NAME",
+    help="Cases with this flag raised: a level (breached) or a name (respond:breached).",
+)
+@click.option(
+    "--open/--all",
+    "open_only",
+    default=None,
+    help="Open cases only (the default, unless --state is given) or every case.",
+)
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Show at most this many cases.",
+)
+@json_option
+@pass_app
+def list_command(
+    app: AppContext,
+    state: str | None,
+    category: str | None,
+    area: str | None,
+    owner: str | None,
+    workflow: str | None,
+    flag: str | None,
+    open_only: bool | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List cases, newest first (open ones unless --all)."""
+    query = CaseFilter(
+        workflow=_known(workflow, "workflow", tuple(app.service.workflows)),
+        state=_known(state, "state", _all_states(app)),
+        category=_known(category, "category", app.service.categories),
+        area=area,
+        owner=owner,
+        is_open=_is_open(open_only, state),
+        flag=flag,
+        limit=limit,
+    )
+    views = [view_of(app, case) for case in app.service.find(query)]
+    if as_json:
+        click.echo(dump_json(views))
+    elif not views:
+        click.echo("no cases match", err=True)
+    else:
+        click.echo(table(LIST_HEADERS, [_row(v) for v in views]))
+
+
+@click.command("history")
+@click.argument("reference", metavar="REF")
+@json_option
+@pass_app
+def history_command(app: AppContext, reference: str, as_json: bool) -> None:
+    """Print a case's timeline (the evidence pack).
+
+    Every event: when (London time), who, what it was and what it changed, free text included.
+    """
+    events = app.service.history(reference)
+    if as_json:
+        click.echo(dump_json([event_view(e) for e in events]))
+        return
+    for event in events:
+        click.echo(timeline_line(event))
+
+
+def _is_open(open_only: bool | None, state: str | None) -> bool | None:
+    """``--open`` → open only; ``--all`` → any; neither → open, unless a state was asked for."""
+    if open_only is None:
+        return True if state is None else None
+    return True if open_only else None
+
+
+def _known(value: str | None, field: str, allowed: tuple[str, ...]) -> str | None:
+    """A filter naming something that cannot exist is a typo, not an empty result."""
+    return None if value is None else one_of(value, field, allowed)
+
+
+def _all_states(app: AppContext) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for d in app.service.workflows.values() for s in d.states))
+
+
+def _row(view: dict[str, Any]) -> list[str]:
+    upcoming = view["next_deadline"]
+    return [
+        view["reference"],
+        view["workflow"],
+        view["state"],
+        view["category"],
+        view["area"],
+        view["received_on"] or view["received_at"][:10],
+        upcoming["due_on"] if upcoming else "-",
+        str(view["working_days_since_contact"]),
+        ", ".join(flag["name"] for flag in view["flags"]) or "-",
+    ]
