@@ -6,7 +6,7 @@ pass their own SQLAlchemy engine (which we then neither own nor dispose).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -66,6 +66,9 @@ def build_service(
         categories=settings.categories,
         default_calendar=settings.default_calendar,
         default_policy=settings.default_policy,
+        team_for=settings.team_for,
+        restricted_viewers=settings.restricted_viewers,
+        lease=timedelta(minutes=settings.lease_minutes),
     )
 
 
@@ -86,6 +89,8 @@ def build_sweep_runner(
         policies=settings.policies,
         calendars=settings.calendar,
         clock=clock,
+        workflows=WORKFLOWS,
+        team_for=settings.team_for,
         batch_size=batch_size,
     )
     return SweepRunner(

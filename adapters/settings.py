@@ -46,6 +46,9 @@ class Settings:
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     nightly_sweep_at: str = "02:30"
     refresh_minutes: int = 60
+    teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    restricted_viewers: tuple[str, ...] = ()
+    lease_minutes: int = 30
     _calendar_tables: Mapping[str, tuple[str, Mapping[str, Any]]] = field(
         default_factory=dict, repr=False
     )
@@ -67,6 +70,13 @@ class Settings:
             taken.add(policy.id)
             extra.append(policy)
         return PolicyRegistry([*builtin, *extra])
+
+    def team_for(self, category: str) -> str:
+        """The team whose queue a category's work goes to (``complaints`` by default)."""
+        for team, categories in self.teams.items():
+            if category in categories:
+                return team
+        return "complaints"
 
     def calendar_names(self) -> list[str]:
         return [*DIVISIONS, *sorted(self._calendar_tables)]
@@ -128,6 +138,9 @@ def load_settings(config_dir: str | None = None, database_url: str | None = None
         categories=_get_categories(data, source),
         nightly_sweep_at=_get_str(data, "scheduler", "nightly_sweep_at", source, "02:30"),
         refresh_minutes=_get_int(data, "scheduler", "refresh_minutes", source, 60),
+        teams=_get_teams(data, source),
+        restricted_viewers=_get_names(data, "queue", "restricted_viewers", source),
+        lease_minutes=_get_int(data, "queue", "lease_minutes", source, 30),
         _calendar_tables=calendars,
         _policy_texts=tuple(policy_texts),
     )
@@ -157,6 +170,26 @@ def _get_int(data: Mapping[str, Any], table: str, key: str, source: str, default
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(source, f"{table}.{key}", "must be a whole number, 0 or more")
     return value
+
+
+def _get_teams(data: Mapping[str, Any], source: str) -> dict[str, tuple[str, ...]]:
+    value = data.get("teams", {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(source, "teams", "must be a table of team = [categories]")
+    teams: dict[str, tuple[str, ...]] = {}
+    for team, categories in value.items():
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise ConfigError(source, f"teams.{team}", "must be a list of category names")
+        teams[team] = tuple(categories)
+    return teams
+
+
+def _get_names(data: Mapping[str, Any], table: str, key: str, source: str) -> tuple[str, ...]:
+    section = data.get(table, {})
+    value = section.get(key, []) if isinstance(section, Mapping) else []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(source, f"{table}.{key}", "must be a list of names")
+    return tuple(value)
 
 
 def _get_categories(data: Mapping[str, Any], source: str) -> tuple[str, ...]:

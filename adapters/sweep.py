@@ -16,7 +16,7 @@ now is skipped, and the edit brings its flags up to date itself.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -31,8 +31,11 @@ from adapters.db.repository import (
     flag_rows,
 )
 from adapters.db.tables import case_events, case_flags, cases
+from adapters.db.work_items import write_work_items_bulk
+from engine.definition import WorkflowDefinition
 from engine.flagging import sync_flags
 from engine.model import Case
+from engine.queue import plan_work
 from sla.calendar import WorkingCalendar
 from sla.policy import PolicyRegistry
 
@@ -78,9 +81,13 @@ class Sweeper:
         policies: PolicyRegistry,
         calendars: Callable[[str], WorkingCalendar],
         clock: Callable[[], datetime],
+        workflows: Mapping[str, WorkflowDefinition],
+        team_for: Callable[[str], str],
         batch_size: int = DEFAULT_BATCH,
     ) -> None:
         self._engine = db_engine
+        self._workflows = workflows
+        self._team_for = team_for
         self._policies = policies
         self._calendars = calendars
         self._clock = clock
@@ -152,6 +159,14 @@ class Sweeper:
             policy = self._policies.get(case.policy_id)
             calendar = self._calendars(case.calendar)
             changed = sync_flags(case, policy, calendar, as_of=as_of, clear_on=as_of, now=now)
+            plan_work(
+                case,
+                self._workflows[case.workflow],
+                policy.contact_levels,
+                as_of,
+                self._team_for(case.category),
+            )
+
             if changed:
                 summary.cases_changed += 1
                 for flag in case.pending_flags:
@@ -171,6 +186,7 @@ class Sweeper:
                     "b_id": case.id,
                     "b_next": case.next_flag_on,
                     "b_count": already + len(case.pending_events),
+                    "b_signature": case.work_signature,
                 }
             )
         if new_flags:
@@ -192,9 +208,14 @@ class Sweeper:
         conn.execute(
             update(cases)
             .where(cases.c.id == bindparam("b_id"))
-            .values(next_flag_on=bindparam("b_next"), event_count=bindparam("b_count")),
+            .values(
+                next_flag_on=bindparam("b_next"),
+                event_count=bindparam("b_count"),
+                work_signature=bindparam("b_signature"),
+            ),
             case_updates,
         )
+        write_work_items_bulk(conn, batch, now)
 
 
 def _due(as_of: date) -> tuple[Any, ...]:

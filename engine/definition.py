@@ -73,7 +73,9 @@ class WorkflowDefinition:
 
     ``final_states`` are states in which a case is no longer open (no clocks, no countdown).
     ``receipt_milestones`` are moments the resident starts something (a complaint, an escalation
-    request): their business date honours the calendar's cut-off time.
+    request): their business date honours the calendar's cut-off time. ``work_now_clocks`` put a
+    work item in the queue as soon as they start (acknowledging is due now); other clocks only
+    once they are flagged due soon.
     """
 
     name: str
@@ -86,6 +88,7 @@ class WorkflowDefinition:
     clocks: tuple[str, ...] = ()
     receipt_milestones: frozenset[str] = frozenset({"received"})
     extension_clocks: Mapping[str, str] = field(default_factory=dict)
+    work_now_clocks: frozenset[str] = frozenset()
     description: str = ""
 
     def __post_init__(self) -> None:

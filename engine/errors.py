@@ -41,6 +41,26 @@ class ValidationError(ComplaintsError, ValueError):
     """A command's input is malformed (unknown category, bad amount, empty text...)."""
 
 
+class WorkItemNotFoundError(ComplaintsError, LookupError):
+    """No work item with that number (or none the actor may see)."""
+
+    def __init__(self, item_id: object) -> None:
+        self.item_id = item_id
+        super().__init__(f"no work item {item_id!r}")
+
+
+class LeaseLostError(ComplaintsError):
+    """The actor does not hold the item's lease (it expired, was released or is done)."""
+
+    def __init__(self, item_id: int, actor: str, status: str, holder: str | None) -> None:
+        self.item_id = item_id
+        held = f" (held by {holder})" if holder and holder != actor else ""
+        super().__init__(
+            f"work item {item_id} is not claimed by {actor}: it is {status}{held}; "
+            "claim the next item with `complaints queue claim`"
+        )
+
+
 class ConcurrencyError(ComplaintsError):
     """Someone else changed the case since it was read; nothing was written."""
 

@@ -97,6 +97,7 @@ class Case:
     closed_at: datetime | None = None
     linked_reference: str | None = None
     next_flag_on: date | None = None
+    work_signature: str | None = None
     version: int = 0
     id: int | None = None
     milestones: dict[str, datetime] = field(default_factory=dict)
@@ -108,6 +109,7 @@ class Case:
     pending_events: list[Event] = field(default_factory=list)
     pending_flags: list[Flag] = field(default_factory=list)
     pending_clears: list[tuple[tuple[str, date], date]] = field(default_factory=list)
+    pending_items: dict[str, Any] | None = None
 
     @property
     def raised_flags(self) -> list[Flag]:

@@ -6,14 +6,16 @@ SQLite or PostgreSQL database rather than mocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.events import Event
 from engine.model import Case
+from engine.queue import QueueFilter, WorkItem
+from sla.policy import Policy
 
 Clock = Callable[[], datetime]
 """Returns the current instant, timezone-aware (UTC)."""
@@ -64,12 +66,73 @@ class CaseRepository(Protocol):
         """Cases matching the filter, newest received first."""
 
 
+class WorkQueueRepository(Protocol):
+    """Work items: a lease-based queue shared by several coordinators at once."""
+
+    def claim(
+        self,
+        actor: str,
+        now: datetime,
+        lease_until: datetime,
+        query: QueueFilter,
+        may_see_restricted: bool,
+    ) -> WorkItem | None:
+        """Lease the most urgent claimable item (open, or claimed with an expired lease) to
+        ``actor``; ``None`` when there is none. Never hands one item to two claimers."""
+
+    def held(self, item_id: int, actor: str, now: datetime) -> WorkItem:
+        """The item, locked, if ``actor`` holds its unexpired lease; else ``LeaseLostError``
+        (or ``WorkItemNotFoundError``)."""
+
+    def finish(self, item_id: int, actor: str, now: datetime, outcome: str) -> None:
+        """Mark a held item done."""
+
+    def release(self, item_id: int, actor: str, now: datetime) -> None:
+        """Give a held item back to the queue."""
+
+    def items(self, query: QueueFilter, may_see_restricted: bool) -> Sequence[WorkItem]:
+        """Open and claimed items, most urgent first."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A background job to run after the transaction commits (an outbox entry)."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    reference: str | None = None
+    run_after: datetime | None = None
+
+
+class JobQueue(Protocol):
+    """Background jobs in the same database: enqueued in the command's own transaction."""
+
+    def enqueue(self, jobs: Sequence[JobSpec], now: datetime) -> None:
+        """Queue the jobs (written atomically with whatever else the transaction does)."""
+
+
+NotificationPlanner = Callable[[Case, Sequence[Event], Policy], Sequence[JobSpec]]
+"""Decides which messages the resident gets for what just happened to a case."""
+
+
+def no_notifications(case: Case, events: Sequence[Event], policy: Policy) -> Sequence[JobSpec]:
+    return ()
+
+
 class UnitOfWork(Protocol):
     """One database transaction: commit makes every change and event durable together."""
 
     @property
     def cases(self) -> CaseRepository:
         """The repository bound to this transaction."""
+
+    @property
+    def queue(self) -> WorkQueueRepository:
+        """The work queue bound to this transaction."""
+
+    @property
+    def jobs(self) -> JobQueue:
+        """The background job queue bound to this transaction."""
 
     def __enter__(self) -> UnitOfWork: ...
 

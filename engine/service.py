@@ -7,7 +7,7 @@ Time is an argument (``at`` for back-dated steps); "now" comes from the clock po
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -19,7 +19,8 @@ from engine.events import Event
 from engine.flagging import catch_up_flags, refresh_flags
 from engine.machine import WorkflowMachine
 from engine.model import CHANNELS, CONTACT_METHODS, TENURES, Case
-from engine.ports import CaseFilter, Clock, UnitOfWork
+from engine.ports import CaseFilter, Clock, NotificationPlanner, UnitOfWork, no_notifications
+from engine.queue import QueueFilter, WorkItem, plan_work
 from engine.validation import (
     clean_payload,
     looks_like_reference,
@@ -60,6 +61,10 @@ class ComplaintsService:
         categories: Sequence[str],
         default_calendar: str = "england-and-wales",
         default_policy: str = "hoc",
+        team_for: Callable[[str], str] = lambda category: "complaints",
+        restricted_viewers: Sequence[str] = (),
+        lease: timedelta = timedelta(minutes=30),
+        notifications: NotificationPlanner = no_notifications,
     ) -> None:
         self._uow = uow
         self.policies = policies
@@ -70,6 +75,10 @@ class ComplaintsService:
         self.categories = tuple(categories)
         self.default_calendar = default_calendar
         self.default_policy = default_policy
+        self.team_for = team_for
+        self.restricted_viewers = frozenset(restricted_viewers)
+        self.lease = lease
+        self._notifications = notifications
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -155,10 +164,17 @@ class ComplaintsService:
                 health_and_safety=bool(health_and_safety),
                 restricted=bool(restricted),
             )
-            uow.cases.add(case)
+            self._add(uow, case, now)
             uow.commit()
         log.info("case_opened", reference=case.reference, workflow=case.workflow)
         return case
+
+    def _add(self, uow: UnitOfWork, case: Case, now: datetime) -> None:
+        """Insert a new case, then queue what its opening tells the resident."""
+        events = list(case.pending_events)
+        uow.cases.add(case)
+        policy = self.policies.get(case.policy_id)
+        uow.jobs.enqueue(self._notifications(case, events, policy), now)
 
     def _new_case(
         self,
@@ -216,6 +232,9 @@ class ComplaintsService:
             definition.reference_prefix, case.milestone_dates["received"].year
         )
         refresh_flags(case, policy, calendar, at=now, now=now)
+        plan_work(
+            case, definition, policy.contact_levels, london_date(now), self.team_for(case.category)
+        )
         return case
 
     # -- generic command -------------------------------------------------------------------------
@@ -236,32 +255,56 @@ class ComplaintsService:
         clean = clean_payload(dict(payload or {}))
         now = self.now()
         with self._uow() as uow:
-            case = uow.cases.get(reference, lock=True)
-            if expected_version is not None and case.version != expected_version:
-                raise ConcurrencyError(reference, expected_version)
-            machine = self._machines[case.workflow]
-            policy = self.policies.get(case.policy_id)
-            calendar = self.calendars(case.calendar)
-            when = to_utc(at) if at is not None else now
-            catch_up_flags(case, policy, calendar, at=min(when, now), now=now)
-            event = apply_step(
-                machine,
-                case,
-                command,
-                clean,
-                actor=actor,
-                at=when,
-                now=now,
-                policy=policy,
-                calendar=calendar,
-            )
-            refresh_flags(case, policy, calendar, at=min(when, now), now=now)
-            spawned = self._spawn(uow, case, machine, command, event, when, now, actor)
-            uow.cases.save(case)
-            if spawned is not None:
-                uow.cases.add(spawned)
+            case = self._run_in(uow, reference, command, clean, actor, at, expected_version, now)
             uow.commit()
         log.info("command_done", reference=reference, command=command, state=case.state)
+        return case
+
+    def _run_in(
+        self,
+        uow: UnitOfWork,
+        reference: str,
+        command: str,
+        clean: Mapping[str, Any],
+        actor: str,
+        at: datetime | None,
+        expected_version: int | None,
+        now: datetime,
+    ) -> Case:
+        """A command inside the caller's transaction (which commits or rolls back)."""
+        case = uow.cases.get(reference, lock=True)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrencyError(reference, expected_version)
+        machine = self._machines[case.workflow]
+        policy = self.policies.get(case.policy_id)
+        calendar = self.calendars(case.calendar)
+        when = to_utc(at) if at is not None else now
+        catch_up_flags(case, policy, calendar, at=min(when, now), now=now)
+        event = apply_step(
+            machine,
+            case,
+            command,
+            clean,
+            actor=actor,
+            at=when,
+            now=now,
+            policy=policy,
+            calendar=calendar,
+        )
+        refresh_flags(case, policy, calendar, at=min(when, now), now=now)
+        plan_work(
+            case,
+            machine.definition,
+            policy.contact_levels,
+            london_date(now),
+            self.team_for(case.category),
+        )
+        spawned = self._spawn(uow, case, machine, command, event, when, now, actor)
+        events = list(case.pending_events)
+        uow.cases.save(case)
+        uow.jobs.enqueue(self._notifications(case, events, policy), now)
+        if spawned is not None:
+            self._add(uow, spawned, now)
         return case
 
     def _spawn(
@@ -491,3 +534,61 @@ class ComplaintsService:
         """Resolve a dissatisfaction with the outcome agreed with the resident."""
         payload = {"agreed_outcome": agreed_outcome, "told_how_to_complain": told_how_to_complain}
         return self.run(reference, "resolve", payload, actor=actor, at=at)
+
+    # -- the coordinators' queue ---------------------------------------------------------------
+
+    def may_see_restricted(self, actor: str) -> bool:
+        """Restricted cases (staff conduct) go only to the people configured to see them."""
+        return actor in self.restricted_viewers
+
+    def queue(self, actor: str, query: QueueFilter | None = None) -> Sequence[WorkItem]:
+        """Open and claimed work items, most urgent first, that ``actor`` may see."""
+        with self._uow() as uow:
+            return uow.queue.items(query or QueueFilter(), self.may_see_restricted(actor))
+
+    def claim(self, actor: str, query: QueueFilter | None = None) -> WorkItem | None:
+        """Lease the most urgent item to ``actor`` (``None`` when the queue is empty)."""
+        actor = required_text(actor, "actor", 100)
+        now = self.now()
+        with self._uow() as uow:
+            item = uow.queue.claim(
+                actor, now, now + self.lease, query or QueueFilter(), self.may_see_restricted(actor)
+            )
+            uow.commit()
+        if item is not None:
+            log.info("work_item_claimed", item=item.id, reference=item.reference, kind=item.kind)
+        return item
+
+    def release(self, item_id: int, *, actor: str) -> None:
+        """Give a claimed item back to the queue."""
+        now = self.now()
+        with self._uow() as uow:
+            uow.queue.release(item_id, actor, now)
+            uow.commit()
+        log.info("work_item_released", item=item_id)
+
+    def complete(
+        self,
+        item_id: int,
+        *,
+        actor: str,
+        command: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        outcome: str | None = None,
+    ) -> WorkItem:
+        """Finish a claimed item, with the command that did the work, in one transaction.
+
+        Either both happen or neither: a refused command leaves the item claimed.
+        """
+        actor = required_text(actor, "actor", 100)
+        note = optional_text(outcome, "outcome", 200)
+        clean = clean_payload(dict(payload or {}))
+        now = self.now()
+        with self._uow() as uow:
+            item = uow.queue.held(item_id, actor, now)
+            if command is not None:
+                self._run_in(uow, item.reference, command, clean, actor, None, None, now)
+            uow.queue.finish(item_id, actor, now, note or command or "done")
+            uow.commit()
+        log.info("work_item_done", item=item_id, reference=item.reference, command=command)
+        return item

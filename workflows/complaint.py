@@ -125,6 +125,21 @@ def _refer(ctx: StepContext) -> dict[str, Any]:
     return record
 
 
+def _survey_valid(ctx: StepContext) -> str | None:
+    score = ctx.payload.get("score")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        return "a satisfaction score is a whole number from 1 (very unhappy) to 5 (very happy)"
+    if "survey" in ctx.case.records:
+        return "the satisfaction survey has already been answered"
+    return None
+
+
+def _record_survey(ctx: StepContext) -> dict[str, Any]:
+    record = {"score": int(ctx.payload["score"]), "comment": guards.text(ctx.payload, "comment")}
+    ctx.case.records["survey"] = {**record, "at": ctx.at.isoformat()}
+    return record
+
+
 def _close(ctx: StepContext) -> dict[str, Any]:
     return {"note": guards.text(ctx.payload, "note")}
 
@@ -231,6 +246,15 @@ STEPS = (
         effect=_refer,
         ends_clocks=ALL_CLOCKS,
     ),
+    Step(
+        "record_survey",
+        ("closed",),
+        None,
+        "survey_answered",
+        "Record the resident's answer to the satisfaction survey (1-5).",
+        guards=(_survey_valid,),
+        effect=_record_survey,
+    ),
     *common_steps(OPEN, assign_guards=(guards.assignee_independent_at_stage2,)),
 )
 
@@ -245,5 +269,6 @@ COMPLAINT = WorkflowDefinition(
     clocks=("acknowledge", "respond", "stage2_acknowledge", "stage2_respond"),
     receipt_milestones=frozenset({"received", "escalation_requested"}),
     extension_clocks={"1": "respond", "2": "stage2_respond"},
+    work_now_clocks=frozenset({"acknowledge", "stage2_acknowledge"}),
     description="Two-stage complaint under the Housing Ombudsman's Complaint Handling Code.",
 )

@@ -9,7 +9,6 @@ unique constraint also protects.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
@@ -17,7 +16,11 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.db.jobs import SqlJobs
+from adapters.db.queue import SqlWorkQueue
 from adapters.db.tables import case_clocks, case_events, case_flags, cases, reference_counters
+from adapters.db.types import jsonable
+from adapters.db.work_items import write_work_items
 from engine.errors import CaseNotFoundError, ConcurrencyError
 from engine.events import Event
 from engine.model import Case
@@ -56,6 +59,7 @@ _CASE_COLUMNS = (
     "closed_at",
     "linked_reference",
     "next_flag_on",
+    "work_signature",
 )
 
 
@@ -111,6 +115,7 @@ def case_from_row(row: Row[Any]) -> Case:
         closed_at=m["closed_at"],
         linked_reference=m["linked_reference"],
         next_flag_on=m["next_flag_on"],
+        work_signature=m["work_signature"],
         version=m["version"],
         id=m["id"],
     )
@@ -278,6 +283,7 @@ class SqlCaseRepository:
         self._write_clocks(case, {})
         self._write_events(case, 0)
         self._write_flags(case)
+        write_work_items(self._conn, case, now)
         self._loaded[case.id] = (len(case.pending_events), _clock_rows(case))
         case.pending_events.clear()
 
@@ -306,6 +312,7 @@ class SqlCaseRepository:
         self._write_clocks(case, clocks_before)
         self._write_events(case, event_count - len(case.pending_events))
         self._write_flags(case)
+        write_work_items(self._conn, case, now or case.received_at)
         self._loaded[case.id] = (event_count, _clock_rows(case))
         case.pending_events.clear()
 
@@ -383,20 +390,12 @@ def flag_rows(case: Case) -> list[dict[str, Any]]:
     ]
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 class SqlUnitOfWork:
     """One transaction on one connection; rolls back unless ``commit()`` was called."""
 
     cases: SqlCaseRepository
+    queue: SqlWorkQueue
+    jobs: SqlJobs
 
     def __init__(self, db_engine: Engine) -> None:
         self._engine = db_engine
@@ -411,6 +410,8 @@ class SqlUnitOfWork:
                 self._conn.close()
             raise DatabaseError(f"cannot reach the database: {_first_line(exc)}") from exc
         self.cases = SqlCaseRepository(self._conn)
+        self.queue = SqlWorkQueue(self._conn)
+        self.jobs = SqlJobs(self._conn)
         return self
 
     def __exit__(

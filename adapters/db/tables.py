@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from adapters.db.types import UtcDateTime, json_type
@@ -77,6 +78,7 @@ cases = Table(
     Column("closed_at", UtcDateTime),
     Column("linked_reference", String(32)),
     Column("next_flag_on", Date),
+    Column("work_signature", String(16)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("records", json_type(), nullable=False),
@@ -168,4 +170,68 @@ calendar_days = Table(
     Column("cum", Integer, nullable=False),
     Column("working", Boolean, nullable=False),
     Index("ix_calendar_days_cum", "calendar", "cum"),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("restricted", Boolean, nullable=False),
+    # Priority, most urgent first: deadline rank (breached 0, due today 1, due soon 2, none 3),
+    # then countdown level (higher first), then care (health and safety or vulnerability
+    # first), then the oldest case.
+    Column("p_deadline", Integer, nullable=False),
+    Column("p_contact", Integer, nullable=False),
+    Column("p_care", Integer, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("due_on", Date),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(100)),
+    Column("claimed_at", UtcDateTime),
+    Column("lease_until", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("closed_by", String(100)),
+    Column("outcome", String(200)),
+    CheckConstraint("status IN ('open', 'claimed', 'done', 'closed')", name="status"),
+    Index(
+        "ix_work_items_queue",
+        "status",
+        "p_deadline",
+        "p_contact",
+        "p_care",
+        "received_at",
+    ),
+    Index(
+        "uq_work_items_one_open",
+        "case_id",
+        "kind",
+        unique=True,
+        postgresql_where=text("status IN ('open', 'claimed')"),
+        sqlite_where=text("status IN ('open', 'claimed')"),
+    ),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE")),
+    Column("payload", json_type(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_after", UtcDateTime, nullable=False),
+    Column("locked_by", String(100)),
+    Column("locked_until", UtcDateTime),
+    Column("last_error", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'dead')", name="status"),
+    Index("ix_jobs_ready", "status", "run_after"),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect
@@ -38,3 +38,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 def json_type() -> TypeEngine[Any]:
     """JSON everywhere, JSONB on PostgreSQL (indexable, compact)."""
     return JSON().with_variant(JSONB(), "postgresql")
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

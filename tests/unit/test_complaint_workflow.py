@@ -164,7 +164,7 @@ def test_allowed_commands_follow_the_code_stage_by_stage() -> None:
     assert MACHINE.allowed("received")[:3] == ["acknowledge", "decline", "withdraw"]
     assert "escalate" not in MACHINE.allowed("received")
     assert MACHINE.allowed("stage1")[:2] == ["respond", "escalate"]
-    assert MACHINE.allowed("closed") == ["refer"]
+    assert MACHINE.allowed("closed") == ["refer", "record_survey"]
     assert MACHINE.allowed("declined") == ["refer"]
     assert MACHINE.allowed("withdrawn") == []
     assert MACHINE.allowed("referred_to_ombudsman") == []

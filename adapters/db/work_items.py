@@ -1,0 +1,98 @@
+"""Writing a case's work items: open the new ones, re-rank the changed, close the needless.
+
+Called with the case's transaction, so items change atomically with the case and its flags.
+Claimed items keep their claim when re-ranked; an item whose need is met closes as ``done`` by
+``system`` even while claimed (the coordinator's next completion attempt is then told so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from adapters.db.tables import work_items
+from engine.model import Case
+from engine.queue import ItemSpec
+
+OPEN_STATES = ("open", "claimed")
+
+
+def write_work_items(conn: Connection, case: Case, now: datetime) -> None:
+    """Write one case's pending items (see :func:`write_work_items_bulk`)."""
+    write_work_items_bulk(conn, [case], now)
+
+
+def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime) -> None:
+    """Write the pending items of every case in ``batch`` with a handful of statements."""
+    cases = [c for c in batch if c.pending_items is not None]
+    if not cases:
+        return
+    existing: dict[tuple[int, str], Any] = {
+        (row.case_id, row.kind): row
+        for row in conn.execute(
+            select(work_items).where(
+                work_items.c.case_id.in_([c.id for c in cases]),
+                work_items.c.status.in_(OPEN_STATES),
+            )
+        )
+    }
+    closes: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for case in cases:
+        desired: dict[str, ItemSpec] = case.pending_items or {}
+        case.pending_items = None
+        assert case.id is not None
+        for (case_id, kind), row in existing.items():
+            if case_id == case.id and kind not in desired:
+                closes.append({"b_id": row.id})
+        for kind, spec in desired.items():
+            values = _values(spec)
+            current = existing.get((case.id, kind))
+            if current is None:
+                inserts.append(
+                    {
+                        **values,
+                        "case_id": case.id,
+                        "kind": kind,
+                        "status": "open",
+                        "restricted": case.restricted,
+                        "received_at": case.received_at,
+                        "created_at": now,
+                    }
+                )
+            elif any(getattr(current, k) != v for k, v in values.items()):
+                updates.append({"b_id": current.id, **{f"b_{k}": v for k, v in values.items()}})
+    if closes:
+        conn.execute(
+            update(work_items)
+            .where(work_items.c.id == bindparam("b_id"))
+            .values(status="done", closed_at=now, closed_by="system", outcome="need met"),
+            closes,
+        )
+    if updates:
+        conn.execute(
+            update(work_items)
+            .where(work_items.c.id == bindparam("b_id"))
+            .values({k: bindparam(f"b_{k}") for k in _VALUE_KEYS}),
+            updates,
+        )
+    if inserts:
+        conn.execute(insert(work_items), inserts)
+
+
+_VALUE_KEYS = ("team", "p_deadline", "p_contact", "p_care", "reason", "due_on")
+
+
+def _values(spec: ItemSpec) -> dict[str, Any]:
+    return {
+        "team": spec.team,
+        "p_deadline": spec.p_deadline,
+        "p_contact": spec.p_contact,
+        "p_care": spec.p_care,
+        "reason": spec.reason[:200],
+        "due_on": spec.due_on,
+    }
