@@ -86,7 +86,7 @@ def test_a_complaint_goes_from_open_to_closed_with_deadlines_in_working_days(cli
     case = show(cli, ref)
     assert (case["state"], case["is_open"]) == ("closed", False)
     assert case["closed_at"] == "2026-01-29T10:00:00+00:00"
-    assert case["allowed_commands"] == ["refer"]
+    assert case["allowed_commands"] == ["refer", "record_survey"]
     assert kinds(cli, ref) == ["opened", "acknowledged", "responded", "action_completed", "closed"]
 
 

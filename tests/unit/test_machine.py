@@ -26,7 +26,7 @@ ALLOWED = {
     "escalation_requested": ["acknowledge", "decline", "withdraw", "refer", *COMMON],
     "stage2": ["respond", "withdraw", "refer", *COMMON],
     "stage2_responded": ["close", "withdraw", "refer", *COMMON],
-    "closed": ["refer"],
+    "closed": ["refer", "record_survey"],
     "withdrawn": [],
     "declined": ["refer"],
     "referred_to_ombudsman": [],
