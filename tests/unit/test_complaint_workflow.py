@@ -38,7 +38,9 @@ from workflows.complaint import COMPLAINT, FINAL, OPEN
 
 MACHINE = machine_for(COMPLAINT)
 ALL_TRIGGERS = tuple(dict.fromkeys(step.trigger for step in COMPLAINT.steps))
-INTERNAL_TRIGGERS = tuple(dict.fromkeys(s.trigger for s in COMPLAINT.steps if s.dest is None))
+INTERNAL_TRIGGERS = tuple(
+    dict.fromkeys(s.trigger for s in COMPLAINT.steps if s.dest is None and "stage1" in s.sources)
+)
 
 REFER = {"ombudsman_reference": "HOS-2026-0001"}
 WITHDRAW = {"reason": "The resident says the repair is now done."}
