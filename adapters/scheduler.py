@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -40,11 +40,14 @@ NIGHTLY = "nightly"
 
 def parse_time_of_day(value: str) -> time:
     try:
-        return time.fromisoformat(value)
-    except ValueError:
+        parsed: time | None = time.fromisoformat(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.tzinfo is not None:
         raise ConfigError(
-            "scheduler", "nightly_sweep_at", f"not a time like 02:30: {value!r}"
-        ) from None
+            "scheduler", "nightly_sweep_at", f"not a Europe/London time like 02:30: {value!r}"
+        )
+    return parsed
 
 
 class SweepRunner:
@@ -145,13 +148,17 @@ class SweepRunner:
         return finished is not None
 
     def catch_up(self, nightly_at: time) -> SweepSummary | None:
-        """Run today's nightly sweep now if its time has passed and it has not finished."""
+        """Run the most recent scheduled night now if it has not finished: today's once its
+        time has passed, else yesterday's. (Flags are computed from the rules, so catching up
+        the latest night also catches up every night before it.)"""
         now = self._clock()
-        today = london_date(now)
-        if now.astimezone(LONDON).time() < nightly_at or self.nightly_done(today):
+        night = london_date(now)
+        if now.astimezone(LONDON).time() < nightly_at:
+            night -= timedelta(days=1)
+        if self.nightly_done(night):
             return None
-        log.info("nightly_catch_up", business_date=today.isoformat())
-        return self.nightly(today)
+        log.info("nightly_catch_up", business_date=night.isoformat())
+        return self.nightly(night)
 
 
 def _claim_night(conn: Connection, business_date: date, now: datetime) -> bool:

@@ -24,13 +24,13 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
+from adapters.db.flag_writes import write_flag_changes
 from adapters.db.repository import (
     SqlCaseRepository,
     case_from_row,
     event_rows,
-    flag_rows,
 )
-from adapters.db.tables import case_events, case_flags, cases
+from adapters.db.tables import case_events, cases
 from adapters.db.work_items import write_work_items_bulk
 from engine.definition import WorkflowDefinition
 from engine.flagging import sync_flags
@@ -54,6 +54,7 @@ class SweepSummary:
     batches: int = 0
     raised: Counter[str] = field(default_factory=Counter)
     cleared: Counter[str] = field(default_factory=Counter)
+    withdrawn: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +65,7 @@ class SweepSummary:
             "batches": self.batches,
             "raised": dict(sorted(self.raised.items())),
             "cleared": dict(sorted(self.cleared.items())),
+            "withdrawn": dict(sorted(self.withdrawn.items())),
             "seconds": round(self.seconds, 3),
         }
 
@@ -151,8 +153,6 @@ class Sweeper:
         summary: SweepSummary,
     ) -> None:
         now = self._clock()
-        new_flags: list[dict[str, Any]] = []
-        clears: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         case_updates: list[dict[str, Any]] = []
         for case in batch:
@@ -173,11 +173,8 @@ class Sweeper:
                     summary.raised[flag.level] += 1
                 for (name, _anchor), _day in case.pending_clears:
                     summary.cleared[name.rsplit(":", 1)[-1]] += 1
-            new_flags.extend(flag_rows(case))
-            clears.extend(
-                {"b_case": case.id, "b_name": name, "b_anchor": anchor, "b_cleared": cleared}
-                for (name, anchor), cleared in case.pending_clears
-            )
+                for name, _anchor in case.pending_withdrawals:
+                    summary.withdrawn[name.rsplit(":", 1)[-1]] += 1
             assert case.id is not None
             already = counts[case.id]
             events.extend(event_rows(case, already))
@@ -189,20 +186,7 @@ class Sweeper:
                     "b_signature": case.work_signature,
                 }
             )
-        if new_flags:
-            conn.execute(insert(case_flags), new_flags)
-        if clears:
-            conn.execute(
-                update(case_flags)
-                .where(
-                    case_flags.c.case_id == bindparam("b_case"),
-                    case_flags.c.name == bindparam("b_name"),
-                    case_flags.c.anchor_on == bindparam("b_anchor"),
-                    case_flags.c.cleared_on.is_(None),
-                )
-                .values(cleared_on=bindparam("b_cleared")),
-                clears,
-            )
+        write_flag_changes(conn, batch)
         if events:
             conn.execute(insert(case_events), events)
         conn.execute(

@@ -227,5 +227,6 @@ def common_steps(
             "Record the update interval agreed with the resident (drives the contact countdown).",
             guards=(_interval_valid,),
             effect=_interval_effect,
+            contacts_resident=True,  # agreeing it is itself a conversation with the resident
         ),
     )

@@ -62,7 +62,7 @@ def sync_flags(
     wanted, next_on = evaluate(flag_inputs(case, policy), as_of, calendar)
     changes = diff_flags(case.flags, wanted, clear_on)
     if not clear:
-        changes = FlagChanges(changes.raise_, [])
+        changes = FlagChanges(changes.raise_, [], [])
     else:
         case.next_flag_on = next_on
     for flag in changes.raise_:
@@ -78,7 +78,15 @@ def sync_flags(
         case.flags[index] = flag
         case.pending_clears.append((key, cleared_on))
         case.pending_events.append(_event("flag_cleared", flag, cleared_on, now))
-    return len(changes.raise_) + len(changes.clear)
+    for key in changes.withdraw:
+        index = by_key[key]
+        flag = case.flags[index]
+        case.pending_withdrawals.append(key)
+        case.pending_events.append(_event("flag_withdrawn", flag, flag.raised_on, now))
+    if changes.withdraw:
+        gone = set(changes.withdraw)
+        case.flags = [f for f in case.flags if f.key not in gone]
+    return len(changes.raise_) + len(changes.clear) + len(changes.withdraw)
 
 
 def refresh_flags(

@@ -109,6 +109,7 @@ class Case:
     pending_events: list[Event] = field(default_factory=list)
     pending_flags: list[Flag] = field(default_factory=list)
     pending_clears: list[tuple[tuple[str, date], date]] = field(default_factory=list)
+    pending_withdrawals: list[tuple[str, date]] = field(default_factory=list)
     pending_items: dict[str, Any] | None = None
 
     @property

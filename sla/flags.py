@@ -17,7 +17,7 @@ night or once after a week of downtime.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sla.calendar import WorkingCalendar
@@ -160,30 +160,38 @@ def _deadline(
 
 @dataclass(frozen=True, slots=True)
 class FlagChanges:
-    """What to write: new crossings to raise (possibly already cleared), and keys to clear."""
+    """What to write: crossings to raise (possibly already cleared), clear dates to set, and
+    crossings to withdraw (raised on facts a back-dated step has since overturned)."""
 
     raise_: list[Flag]
     clear: list[tuple[tuple[str, date], date]]
+    withdraw: list[tuple[str, date]] = field(default_factory=list)
 
 
 def diff_flags(stored: Iterable[Flag], wanted: Iterable[Flag], clear_on: date) -> FlagChanges:
-    """Compare stored flags with the rules' answer.
+    """Reconcile stored flags with the rules' answer, given facts dated ``clear_on``.
 
-    A stored raised flag that the rules no longer want (a contact restarted the countdown, an
-    extension moved the due date) is cleared on ``clear_on``; a wanted flag not
-    stored yet is raised (with its computed dates). Stored cleared flags are history and are left
-    alone, so re-running never duplicates anything.
+    * A wanted crossing not stored yet is raised with its computed dates.
+    * A stored crossing whose computed clear date differs takes the rules' date.
+    * A stored crossing the rules no longer want is withdrawn if it was raised after
+      ``clear_on`` (it would never have been raised had the back-dated step been recorded on
+      time), cleared on ``clear_on`` if still raised, and otherwise left alone as history.
+
+    The result is the same whether the sweep ran every night or once, and re-running it
+    changes nothing.
     """
     stored_by_key = {f.key: f for f in stored}
     wanted_by_key = {f.key: f for f in wanted}
     to_raise = [f for k, f in wanted_by_key.items() if k not in stored_by_key]
     to_clear: list[tuple[tuple[str, date], date]] = []
+    to_withdraw: list[tuple[str, date]] = []
     for key, flag in stored_by_key.items():
-        if flag.cleared_on is not None:
-            continue
         target = wanted_by_key.get(key)
         if target is None:
-            to_clear.append((key, max(clear_on, flag.raised_on)))
-        elif target.cleared_on is not None:
+            if flag.raised_on > clear_on:
+                to_withdraw.append(key)
+            elif flag.cleared_on is None:
+                to_clear.append((key, clear_on))
+        elif target.cleared_on is not None and target.cleared_on != flag.cleared_on:
             to_clear.append((key, target.cleared_on))
-    return FlagChanges(to_raise, to_clear)
+    return FlagChanges(to_raise, to_clear, to_withdraw)

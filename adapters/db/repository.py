@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.db.flag_writes import write_flag_changes
 from adapters.db.jobs import SqlJobs
 from adapters.db.queue import SqlWorkQueue
 from adapters.db.tables import case_clocks, case_events, case_flags, cases, reference_counters
@@ -282,7 +283,7 @@ class SqlCaseRepository:
         case.version = 1
         self._write_clocks(case, {})
         self._write_events(case, 0)
-        self._write_flags(case)
+        write_flag_changes(self._conn, [case])
         write_work_items(self._conn, case, now)
         self._loaded[case.id] = (len(case.pending_events), _clock_rows(case))
         case.pending_events.clear()
@@ -311,7 +312,7 @@ class SqlCaseRepository:
         case.version += 1
         self._write_clocks(case, clocks_before)
         self._write_events(case, event_count - len(case.pending_events))
-        self._write_flags(case)
+        write_flag_changes(self._conn, [case])
         write_work_items(self._conn, case, now or case.received_at)
         self._loaded[case.id] = (event_count, _clock_rows(case))
         case.pending_events.clear()
@@ -328,23 +329,6 @@ class SqlCaseRepository:
                 )
             else:
                 self._conn.execute(insert(case_clocks).values(case_id=case.id, clock=name, **row))
-
-    def _write_flags(self, case: Case) -> None:
-        if case.pending_flags:
-            self._conn.execute(insert(case_flags), flag_rows(case))
-        for (name, anchor_on), cleared_on in case.pending_clears:
-            self._conn.execute(
-                update(case_flags)
-                .where(
-                    case_flags.c.case_id == case.id,
-                    case_flags.c.name == name,
-                    case_flags.c.anchor_on == anchor_on,
-                    case_flags.c.cleared_on.is_(None),
-                )
-                .values(cleared_on=cleared_on)
-            )
-        case.pending_flags.clear()
-        case.pending_clears.clear()
 
     def _write_events(self, case: Case, already: int) -> None:
         if not case.pending_events:
@@ -370,23 +354,6 @@ def event_rows(case: Case, already: int) -> list[dict[str, Any]]:
             "after": jsonable(e.after),
         }
         for i, e in enumerate(case.pending_events, start=1)
-    ]
-
-
-def flag_rows(case: Case) -> list[dict[str, Any]]:
-    """Rows for the case's newly raised flags."""
-    return [
-        {
-            "case_id": case.id,
-            "name": f.name,
-            "kind": f.kind,
-            "level": f.level,
-            "clock": f.clock,
-            "anchor_on": f.anchor_on,
-            "raised_on": f.raised_on,
-            "cleared_on": f.cleared_on,
-        }
-        for f in case.pending_flags
     ]
 
 
