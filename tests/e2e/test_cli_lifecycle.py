@@ -266,9 +266,11 @@ def test_only_a_contact_that_reached_the_resident_restarts_the_countdown(cli: Cl
         "--at",
         "2026-03-05T09:30",
     )
-    cli("agree-updates", ref, "--every", "5", "--note", "Weekly call on Fridays")
+    # Agreeing the interval is itself a conversation with the resident: it moves the contact.
+    cli("agree-updates", ref, "--every", "5", "--note", "Weekly call on Fridays",
+        "--at", "2026-03-05T09:45")  # fmt: skip
     case = show(cli, ref)
-    assert case["last_contact_at"] == "2026-03-05T09:30:00+00:00"
+    assert case["last_contact_at"] == "2026-03-05T09:45:00+00:00"
     assert case["contact_interval_days"] == 5
     today = london_date(parse_instant(cli.json("history", ref)[-1]["recorded_at"]))
     calendar = WorkingCalendar.uk("england-and-wales")
