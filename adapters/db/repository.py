@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.db.facts import facts_of as _facts
+from adapters.db.facts import write_report_facts
 from adapters.db.flag_writes import write_flag_changes
 from adapters.db.jobs import SqlJobs
 from adapters.db.queue import SqlWorkQueue
@@ -130,7 +132,7 @@ class SqlCaseRepository:
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
         # What was loaded, to write only clocks that changed and to number new events.
-        self._loaded: dict[int, tuple[int, dict[str, dict[str, Any]]]] = {}
+        self._loaded: dict[int, tuple[int, dict[str, dict[str, Any]], frozenset[str]]] = {}
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -147,7 +149,7 @@ class SqlCaseRepository:
         assert case.id is not None
         case.flags = self.load_flags([case.id]).get(case.id, [])
         case.clocks = self.load_clocks([case.id]).get(case.id, {})
-        self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case))
+        self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case), _facts(case))
         return case
 
     def load_clocks(self, case_ids: Sequence[int]) -> dict[int, dict[str, ClockState]]:
@@ -285,12 +287,13 @@ class SqlCaseRepository:
         self._write_events(case, 0)
         write_flag_changes(self._conn, [case])
         write_work_items(self._conn, case, now)
-        self._loaded[case.id] = (len(case.pending_events), _clock_rows(case))
+        write_report_facts(self._conn, case, frozenset())
+        self._loaded[case.id] = (len(case.pending_events), _clock_rows(case), _facts(case))
         case.pending_events.clear()
 
     def save(self, case: Case) -> None:
         assert case.id is not None, "save() is for cases loaded with get()"
-        _, clocks_before = self._loaded[case.id]
+        _, clocks_before, facts_before = self._loaded[case.id]
         now = case.pending_events[-1].recorded_at if case.pending_events else None
         values = _case_values(case)
         values.update(
@@ -314,7 +317,8 @@ class SqlCaseRepository:
         self._write_events(case, event_count - len(case.pending_events))
         write_flag_changes(self._conn, [case])
         write_work_items(self._conn, case, now or case.received_at)
-        self._loaded[case.id] = (event_count, _clock_rows(case))
+        write_report_facts(self._conn, case, facts_before)
+        self._loaded[case.id] = (event_count, _clock_rows(case), _facts(case))
         case.pending_events.clear()
 
     def _write_clocks(self, case: Case, before: dict[str, dict[str, Any]]) -> None:

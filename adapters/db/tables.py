@@ -235,3 +235,27 @@ jobs = Table(
     CheckConstraint("status IN ('queued', 'running', 'done', 'dead')", name="status"),
     Index("ix_jobs_ready", "status", "run_after"),
 )
+
+# Report-friendly copies of facts that also live in ``cases.records``: written once, when the
+# milestone or response happens, so reports aggregate them in SQL without parsing JSON.
+case_milestones = Table(
+    "case_milestones",
+    metadata,
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(48), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Index("ix_case_milestones_name_date", "name", "business_date"),
+)
+
+case_responses = Table(
+    "case_responses",
+    metadata,
+    Column("case_id", Id, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("stage", Integer, primary_key=True),
+    Column("decision", String(32), nullable=False),
+    Column("avoidable", Boolean),
+    Column("compensation_pence", BigInteger, nullable=False),
+    Column("responded_on", Date, nullable=False),
+    Index("ix_case_responses_date", "responded_on"),
+)

@@ -1,0 +1,56 @@
+"""Milestones and responses copied to their own tables when they happen, for SQL reports.
+
+``cases.records`` stays the aggregate's own store; these rows are written once, in the same
+transaction, the first time a milestone or a stage's response appears on the case.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert
+
+from adapters.db.tables import case_milestones, case_responses
+from engine.model import Case
+
+
+def facts_of(case: Case) -> frozenset[str]:
+    """Keys of the facts a case already has: ``m:<milestone>`` and ``r:<stage>``."""
+    milestones = {f"m:{name}" for name in case.milestones}
+    responses = {f"r:{stage}" for stage in case.records.get("responses", {})}
+    return frozenset(milestones | responses)
+
+
+def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> None:
+    """Insert the milestones and responses the case gained since ``known``."""
+    new_milestones = [
+        {
+            "case_id": case.id,
+            "name": name,
+            "at": at,
+            "business_date": case.milestone_dates[name],
+        }
+        for name, at in case.milestones.items()
+        if f"m:{name}" not in known
+    ]
+    if new_milestones:
+        conn.execute(insert(case_milestones), new_milestones)
+    responses = case.records.get("responses", {})
+    new_responses = []
+    for stage, response in responses.items():
+        if f"r:{stage}" in known:
+            continue
+        milestone = "responded" if str(stage) == "1" else "stage2_responded"
+        responded_on = case.milestone_dates.get(milestone)
+        if responded_on is None:
+            continue
+        new_responses.append(
+            {
+                "case_id": case.id,
+                "stage": int(stage),
+                "decision": response["decision"],
+                "avoidable": response.get("avoidable"),
+                "compensation_pence": int(response.get("compensation_pence", 0)),
+                "responded_on": responded_on,
+            }
+        )
+    if new_responses:
+        conn.execute(insert(case_responses), new_responses)
