@@ -9,6 +9,9 @@ Only the public ``ComplaintsService`` API is used, with back-dated ``at`` times 
 the previous step and are never in the future, so the audit trail is what real use would leave.
 The same seed gives the same cases (relative to today). No real person appears: residents and
 properties are made-up references and staff are role-like user names.
+
+Once the cases are built, the nightly sweep runs over them, as it would overnight, so the work
+queue and the messages queued for residents are what a coordinator would find in the morning.
 """
 
 from __future__ import annotations
@@ -24,9 +27,14 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters.bootstrap import build_sweep_runner
 from adapters.db.connection import create_db_engine
+from adapters.jobs import JobStore
+from adapters.settings import Settings
+from adapters.sweep import SweepSummary
 from engine.model import Case
 from engine.ports import CaseFilter
+from engine.queue import QueueFilter, WorkItem
 from engine.service import ComplaintsService
 from sla.calendar import WorkingCalendar
 from sla.errors import ConfigError
@@ -98,6 +106,25 @@ OUTCOMES = (
 DECISIONS = (("upheld", 30), ("partially-upheld", 30), ("not-upheld", 40))
 
 
+@dataclass(frozen=True)
+class MorningView:
+    """After the sweep: what it raised, the top of the work queue, and messages waiting."""
+
+    sweep: SweepSummary | None
+    queue: Sequence[WorkItem]
+    messages_queued: int
+
+
+def sweep_and_queue(
+    service: ComplaintsService, settings: Settings, db_engine: Engine, rows: int = 10
+) -> MorningView:
+    """Run the sweep to today, then read the queue as a coordinator would."""
+    runner = build_sweep_runner(settings, db_engine=db_engine, clock=service.now)
+    summary = runner.sweep(london_date(service.now()))
+    items = service.queue(OFFICERS[0], QueueFilter(limit=rows))
+    return MorningView(summary, items, JobStore(db_engine).counts()["queued"])
+
+
 @dataclass
 class DemoSummary:
     """What the demo built: counts to print and a few references worth looking at."""
@@ -161,6 +188,16 @@ def summarise(service: ComplaintsService, today: date) -> DemoSummary:
     return summary
 
 
+def _made_up_email(resident: str, preferred: str) -> str | None:
+    """An address nobody owns (example.org, RFC 2606) for residents who prefer e-mail."""
+    return f"{resident.lower()}@example.org" if preferred == "email" else None
+
+
+def _made_up_phone(resident: str, preferred: str) -> str | None:
+    """A number nobody owns (Ofcom's drama range, 07700 900xxx) for texts."""
+    return f"07700 900{resident[-3:]}" if preferred in ("sms", "phone") else None
+
+
 class _Builder:
     """Takes one case at a time as far as its random fate and today allow."""
 
@@ -216,24 +253,35 @@ class _Builder:
     def build(self, received: datetime) -> str:
         category = self.rng.choices(self.categories, self.category_weights)[0]
         is_dissatisfaction = self.chance(0.15)
+        # Drawn in this order so a seed keeps giving the same sample.
+        actor = self.pick(OFFICERS)
+        channel = self.weighted(CHANNEL_WEIGHTS)
+        area = self.pick(AREAS)
+        summary = self.pick(SUMMARIES.get(category, ("Unhappy with the service received.",)))
+        tenure = "lcho" if self.chance(0.12) else "lcra"
+        resident = f"R{self.rng.randint(100000, 999999)}"
+        property_ref = f"P{self.rng.randint(10000, 99999)}"
+        preferred = self.pick(("phone", "email", "letter", "sms"))
         case = self.service.open(
-            actor=self.pick(OFFICERS),
+            actor=actor,
             workflow="dissatisfaction" if is_dissatisfaction else "complaint",
             received_at=received,
             category=category,
-            channel=self.weighted(CHANNEL_WEIGHTS),
-            area=self.pick(AREAS),
-            summary=self.pick(SUMMARIES.get(category, ("Unhappy with the service received.",))),
-            tenure="lcho" if self.chance(0.12) else "lcra",
-            resident_ref=f"R{self.rng.randint(100000, 999999)}",
-            property_ref=f"P{self.rng.randint(10000, 99999)}",
-            preferred_contact=self.pick(("phone", "email", "letter", "sms")),
+            channel=channel,
+            area=area,
+            summary=summary,
+            tenure=tenure,
+            resident_ref=resident,
+            property_ref=property_ref,
+            preferred_contact=preferred,
             vulnerabilities=("mobility",) if self.chance(0.08) else (),
             health_and_safety=category == "damp-and-mould" and self.chance(0.4),
             understanding=f"The resident is unhappy about {category.replace('-', ' ')}."
             if self.chance(0.5)
             else None,
             desired_outcome=self.pick(OUTCOMES) if self.chance(0.5) else None,
+            resident_email=_made_up_email(resident, preferred),
+            resident_phone=_made_up_phone(resident, preferred),
         )
         if is_dissatisfaction:
             self._dissatisfaction(case)

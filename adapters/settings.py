@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from adapters.notify.config import NotifySettings, load_notify_settings
 from sla import WorkingCalendar
 from sla.calendar_config import calendar_from_mapping
 from sla.divisions import DIVISIONS
@@ -49,6 +50,7 @@ class Settings:
     teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     restricted_viewers: tuple[str, ...] = ()
     lease_minutes: int = 30
+    notify: NotifySettings = field(default_factory=NotifySettings)
     _calendar_tables: Mapping[str, tuple[str, Mapping[str, Any]]] = field(
         default_factory=dict, repr=False
     )
@@ -141,6 +143,7 @@ def load_settings(config_dir: str | None = None, database_url: str | None = None
         teams=_get_teams(data, source),
         restricted_viewers=_get_names(data, "queue", "restricted_viewers", source),
         lease_minutes=_get_int(data, "queue", "lease_minutes", source, 30),
+        notify=load_notify_settings(data, source, folder),
         _calendar_tables=calendars,
         _policy_texts=tuple(policy_texts),
     )

@@ -7,6 +7,10 @@ number of open cases. It commits in batches: killed at any point and run again, 
 from the uncommitted batch and ends in the same state, because each batch is atomic and flag
 rows are unique per crossing.
 
+A flag the sweep raises can call for a message to the resident (the first contact-countdown level
+sends an update): the optional ``notifications`` planner is asked per case, and the jobs are
+queued in the batch's own transaction, so a batch that rolls back queues nothing.
+
 The sweep writes only what it owns (flags, their events, ``next_flag_on`` and the event counter);
 it never bumps a case's version, so a coordinator editing a case at the same time is not refused.
 On PostgreSQL a batch locks its rows with ``FOR UPDATE SKIP LOCKED``: a case being edited right
@@ -25,6 +29,7 @@ import structlog
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from adapters.db.flag_writes import write_flag_changes
+from adapters.db.jobs import SqlJobs
 from adapters.db.repository import (
     SqlCaseRepository,
     case_from_row,
@@ -35,6 +40,7 @@ from adapters.db.work_items import write_work_items_bulk
 from engine.definition import WorkflowDefinition
 from engine.flagging import sync_flags
 from engine.model import Case
+from engine.ports import JobSpec, NotificationPlanner
 from engine.queue import plan_work
 from sla.calendar import WorkingCalendar
 from sla.policy import PolicyRegistry
@@ -86,8 +92,10 @@ class Sweeper:
         workflows: Mapping[str, WorkflowDefinition],
         team_for: Callable[[str], str],
         batch_size: int = DEFAULT_BATCH,
+        notifications: NotificationPlanner | None = None,
     ) -> None:
         self._engine = db_engine
+        self._notifications = notifications
         self._workflows = workflows
         self._team_for = team_for
         self._policies = policies
@@ -155,6 +163,7 @@ class Sweeper:
         now = self._clock()
         events: list[dict[str, Any]] = []
         case_updates: list[dict[str, Any]] = []
+        messages: list[JobSpec] = []
         for case in batch:
             policy = self._policies.get(case.policy_id)
             calendar = self._calendars(case.calendar)
@@ -178,6 +187,8 @@ class Sweeper:
             assert case.id is not None
             already = counts[case.id]
             events.extend(event_rows(case, already))
+            if self._notifications is not None and case.pending_events:
+                messages.extend(self._notifications(case, case.pending_events, policy))
             case_updates.append(
                 {
                     "b_id": case.id,
@@ -200,6 +211,7 @@ class Sweeper:
             case_updates,
         )
         write_work_items_bulk(conn, batch, now)
+        SqlJobs(conn).enqueue(messages, now)
 
 
 def _due(as_of: date) -> tuple[Any, ...]:

@@ -111,6 +111,7 @@ class Case:
     pending_clears: list[tuple[tuple[str, date], date]] = field(default_factory=list)
     pending_withdrawals: list[tuple[str, date]] = field(default_factory=list)
     pending_items: dict[str, Any] | None = None
+    open_items: dict[str, Any] | None = None  # as loaded (adapter's rows), None when not loaded
 
     @property
     def raised_flags(self) -> list[Flag]:

@@ -19,6 +19,7 @@ from engine.events import Event
 from engine.flagging import catch_up_flags, refresh_flags
 from engine.machine import WorkflowMachine
 from engine.model import CHANNELS, CONTACT_METHODS, TENURES, Case
+from engine.notifications import contact_details
 from engine.ports import CaseFilter, Clock, NotificationPlanner, UnitOfWork, no_notifications
 from engine.queue import QueueFilter, WorkItem, plan_work
 from engine.validation import (
@@ -129,8 +130,15 @@ class ComplaintsService:
         owner: str | None = None,
         understanding: str | None = None,
         desired_outcome: str | None = None,
+        resident_email: str | None = None,
+        resident_phone: str | None = None,
+        resident_name: str | None = None,
     ) -> Case:
-        """Log a new case and return it (its ``reference`` is the handle for every command)."""
+        """Log a new case and return it (its ``reference`` is the handle for every command).
+
+        ``resident_email``, ``resident_phone`` and ``resident_name`` are how the resident's
+        messages reach them; they are kept in the case file and never logged.
+        """
         fields = clean_payload(
             {
                 "actor": required_text(actor, "actor", 100),
@@ -149,6 +157,9 @@ class ComplaintsService:
                 "understanding": optional_text(understanding, "understanding", 20_000),
                 "desired_outcome": optional_text(desired_outcome, "desired outcome", 20_000),
                 "vulnerabilities": [required_text(v, "vulnerability", 64) for v in vulnerabilities],
+                "contact_details": contact_details(
+                    email=resident_email, phone=resident_phone, name=resident_name
+                ),
             }
         )
         now = self.now()
@@ -217,6 +228,8 @@ class ComplaintsService:
         )
         stage1 = {k: fields[k] for k in ("understanding", "desired_outcome") if fields.get(k)}
         case.records = {"summary": fields.get("summary") or ""}
+        if fields.get("contact_details"):
+            case.records["contact_details"] = dict(fields["contact_details"])
         if stage1:
             case.records["stage1"] = stage1
         open_case(
@@ -335,6 +348,7 @@ class ComplaintsService:
             "preferred_contact": case.preferred_contact,
             "vulnerabilities": list(case.vulnerabilities),
             "owner": case.owner,
+            "contact_details": case.records.get("contact_details"),
         }
         spawned = self._new_case(
             uow,

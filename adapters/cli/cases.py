@@ -47,6 +47,9 @@ REFERENCE = click.argument("reference", metavar="REF")
 @click.option("--resident", default=None, help="Resident reference in the housing system.")
 @click.option("--property", "property_ref", default=None, help="Property reference.")
 @click.option("--contact-method", default=None, help=f"Preferred: {', '.join(CONTACT_METHODS)}.")
+@click.option("--email", default=None, help="The resident's e-mail address (for their messages).")
+@click.option("--phone", default=None, help="The resident's mobile number (for text messages).")
+@click.option("--name", "resident_name", default=None, help="How to address the resident.")
 @click.option("--vulnerability", multiple=True, help="A recorded vulnerability (repeatable).")
 @click.option("--health-and-safety", is_flag=True, help="A health-and-safety issue (priority).")
 @click.option("--restricted", is_flag=True, help="Restrict who may see the case.")
@@ -70,6 +73,9 @@ def open_command(
     resident: str | None,
     property_ref: str | None,
     contact_method: str | None,
+    email: str | None,
+    phone: str | None,
+    resident_name: str | None,
     vulnerability: tuple[str, ...],
     health_and_safety: bool,
     restricted: bool,
@@ -99,6 +105,9 @@ def open_command(
         owner=owner,
         understanding=understanding,
         desired_outcome=outcome,
+        resident_email=email,
+        resident_phone=phone,
+        resident_name=resident_name,
     )
     if as_json:
         view = case_view(

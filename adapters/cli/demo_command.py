@@ -14,7 +14,16 @@ import structlog
 
 from adapters.bootstrap import build_service
 from adapters.cli.context import AppContext, pass_app
-from adapters.demo import DEMO_URL, DemoSummary, build_demo, prepare_database, summarise
+from adapters.cli.render import table
+from adapters.demo import (
+    DEMO_URL,
+    DemoSummary,
+    MorningView,
+    build_demo,
+    prepare_database,
+    summarise,
+    sweep_and_queue,
+)
 from sla.timezone import london_date
 
 log = structlog.get_logger()
@@ -50,10 +59,12 @@ def demo_command(app: AppContext, url: str, cases: int, seed: int) -> None:
             for _ in references:
                 pass
         summary = summarise(service, london_date(service.now()))
+        morning = sweep_and_queue(service, app.settings, db_engine)
     finally:
         db_engine.dispose()
     log.info("demo_built", cases=summary.total, seconds=round(time.perf_counter() - started, 1))
     click.echo(render_summary(summary, url))
+    click.echo(render_morning(morning, url))
 
 
 def render_summary(summary: DemoSummary, url: str) -> str:
@@ -72,4 +83,25 @@ def render_summary(summary: DemoSummary, url: str) -> str:
     if example:
         lines.append(f"  {prefix} show {example}")
         lines.append(f"  {prefix} history {example}")
+    return "\n".join(lines)
+
+
+def render_morning(morning: MorningView, url: str) -> str:
+    """What the sweep raised, the top of the work queue and the messages waiting to go."""
+    lines = [""]
+    if morning.sweep is not None:
+        raised = sum(morning.sweep.raised.values())
+        lines.append(
+            f"Sweep to {morning.sweep.as_of}: {morning.sweep.cases_checked} cases checked, "
+            f"{raised} flags raised"
+        )
+    lines += ["", f"Work queue (top {len(morning.queue)}):"]
+    rows = [[item.reference, item.kind, item.reason] for item in morning.queue]
+    lines += ["  " + line for line in table(("reference", "kind", "reason"), rows).splitlines()]
+    lines += [
+        "",
+        f"Messages queued for residents: {morning.messages_queued}",
+        f"  complaints --db {url} jobs",
+        f"  complaints --db {url} worker --once   (writes them to the outbox)",
+    ]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 import structlog
 
-from adapters.cli import cases, queries, steps
+from adapters.cli import cases, queries, steps, worker_commands
 from adapters.cli.context import AppContext
 from adapters.cli.db_commands import db_group
 from adapters.cli.demo_command import demo_command
@@ -82,6 +82,7 @@ for command in (
     queries.history_command,
     sweep_command,
     scheduler_command,
+    *worker_commands.COMMANDS,
     db_group,
     demo_command,
     sla,

@@ -34,7 +34,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return db_engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError("database url", "", "only sqlite:/// and postgresql:// are supported")
-    kwargs.setdefault("pool_pre_ping", True)
+    # Every unit of work ends its transaction itself (commit, or rollback on the way out), so
+    # the pool's reset-on-return ROLLBACK and a pre-ping SELECT would be two extra round trips
+    # per command. A connection that died is invalidated on its first error, and the command
+    # reports a DatabaseError; the next one gets a fresh connection.
+    kwargs.setdefault("pool_reset_on_return", None)
     return create_engine(url, **kwargs)
 
 

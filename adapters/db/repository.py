@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.db.case_parts import load_parts
 from adapters.db.facts import facts_of as _facts
 from adapters.db.facts import write_report_facts
 from adapters.db.flag_writes import write_flag_changes
@@ -147,8 +148,7 @@ class SqlCaseRepository:
             raise CaseNotFoundError(reference)
         case = case_from_row(row)
         assert case.id is not None
-        case.flags = self.load_flags([case.id]).get(case.id, [])
-        case.clocks = self.load_clocks([case.id]).get(case.id, {})
+        load_parts(self._conn, case)
         self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case), _facts(case))
         return case
 

@@ -30,15 +30,22 @@ def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime
     cases = [c for c in batch if c.pending_items is not None]
     if not cases:
         return
-    existing: dict[tuple[int, str], Any] = {
-        (row.case_id, row.kind): row
-        for row in conn.execute(
-            select(work_items).where(
-                work_items.c.case_id.in_([c.id for c in cases]),
-                work_items.c.status.in_(OPEN_STATES),
+    existing: dict[tuple[int, str], Any] = {}
+    unknown = [c.id for c in cases if c.open_items is None]
+    if unknown:
+        existing.update(
+            ((row.case_id, row.kind), row)
+            for row in conn.execute(
+                select(work_items).where(
+                    work_items.c.case_id.in_(unknown), work_items.c.status.in_(OPEN_STATES)
+                )
             )
         )
-    }
+    for case in cases:
+        if case.open_items is not None:
+            assert case.id is not None
+            existing.update(((case.id, kind), row) for kind, row in case.open_items.items())
+            case.open_items = None  # stale once written; a later write reads them again
     closes: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
