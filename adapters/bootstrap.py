@@ -28,6 +28,7 @@ from adapters.notify.templates import Templates
 from adapters.scheduler import SweepRunner
 from adapters.settings import Settings, load_settings
 from adapters.sweep import DEFAULT_BATCH, Sweeper
+from engine.access import resolver
 from engine.notifications import EMAIL, JOB_KIND, LETTER, SMS, make_planner
 from engine.ports import Clock, NotificationPlanner, no_notifications
 from engine.service import ComplaintsService
@@ -83,6 +84,7 @@ def build_service(
         restricted_viewers=settings.restricted_viewers,
         lease=timedelta(minutes=settings.lease_minutes),
         notifications=build_planner(settings),
+        actors=resolver(settings.actor_roles, settings.default_roles),
     )
 
 

@@ -32,6 +32,7 @@ from adapters.db.connection import create_db_engine
 from adapters.jobs import JobStore
 from adapters.settings import Settings
 from adapters.sweep import SweepSummary
+from engine.access import Actor
 from engine.model import Case
 from engine.ports import CaseFilter
 from engine.queue import QueueFilter, WorkItem
@@ -166,10 +167,20 @@ def prepare_database(url: str) -> Engine:
 
 
 def build_demo(service: ComplaintsService, *, cases: int, seed: int) -> Iterator[str]:
-    """Create ``cases`` cases, yielding each reference as it is done (for a progress bar)."""
+    """Create ``cases`` cases, yielding each reference as it is done (for a progress bar).
+
+    The demo's officers are the complaints team, so they work staff-conduct cases too: the
+    service's actors are resolved with that role from here on.
+    """
+    service.actors = demo_staff
     builder = _Builder(service, random.Random(seed))
     for received in builder.receipt_times(cases):
         yield builder.build(received)
+
+
+def demo_staff(name: str) -> Actor:
+    """Everyone in the demo is on the complaints team (restricted cases included)."""
+    return Actor(name, frozenset({"complaints-team"}))
 
 
 def summarise(service: ComplaintsService, today: date) -> DemoSummary:

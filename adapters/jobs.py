@@ -95,6 +95,12 @@ def _job(row: Row[Any]) -> Job:
 _COLUMNS = (jobs, cases.c.reference)
 
 
+def outage_wait(poll_seconds: float, failures: int, cap: float = 300.0) -> float:
+    """How long a worker waits after ``failures`` database errors in a row: 5 s, 10 s, 20 s...
+    up to ``cap`` (at least the poll interval)."""
+    return float(min(cap, max(poll_seconds, 5.0) * 2.0 ** min(failures - 1, 16)))
+
+
 def backoff_delay(base: timedelta, attempts_before: int) -> timedelta:
     """How long a job waits after failing its ``attempts_before + 1``-th attempt."""
     return min(base * (1 << max(attempts_before, 0)), MAX_BACKOFF)
@@ -288,13 +294,22 @@ class Worker:
     def run_forever(self, stop: threading.Event, poll_seconds: float = 2.0) -> None:
         """Poll for jobs until ``stop`` is set (between jobs, never in the middle of one)."""
         log.info("worker_started", worker=self.name, poll_seconds=poll_seconds)
+        failures = 0
         while not stop.is_set():
             try:
                 ran = self.run_once(limit=100)
-            except (SQLAlchemyError, ComplaintsError) as exc:  # the database is away: wait
-                log.error("worker_database_error", worker=self.name, error=type(exc).__name__)
-                stop.wait(max(poll_seconds, 5.0))
+            except (SQLAlchemyError, ComplaintsError) as exc:  # the database is away: back off
+                failures += 1
+                wait = outage_wait(poll_seconds, failures)
+                log.error(
+                    "worker_database_error",
+                    worker=self.name,
+                    error=type(exc).__name__,
+                    retry_in=wait,
+                )
+                stop.wait(wait)
                 continue
+            failures = 0
             if ran.ran == 0:
                 stop.wait(poll_seconds)
         log.info("worker_stopped", worker=self.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -35,6 +35,16 @@ PERSONAL_FIELDS = frozenset(
         "reasons",
         "learning",
         "body",
+        "note",
+        "reason",
+        "comment",
+        "agreed_outcome",
+        "complaint_definition",
+        "outcome",
+        "contact_details",
+        "resident_email",
+        "resident_phone",
+        "property_ref",
     }
 )
 _PATTERNS = (
@@ -55,14 +65,22 @@ def redact_text(value: str) -> str:
 def redact_personal_data(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: remove personal fields, mask patterns in the rest."""
+    """structlog processor: remove personal fields, mask patterns in the rest (nested too)."""
     for key in list(event_dict):
-        value = event_dict[key]
-        if key in PERSONAL_FIELDS:
-            event_dict[key] = REDACTED
-        elif isinstance(value, str):
-            event_dict[key] = redact_text(value)
+        event_dict[key] = _redact(key, event_dict[key])
     return event_dict
+
+
+def _redact(key: object, value: Any) -> Any:
+    if key in PERSONAL_FIELDS:
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: _redact(k, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(None, v) for v in value]
+    return value
 
 
 def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:

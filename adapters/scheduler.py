@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.db.tables import sweep_runs
 from adapters.recompute import recompute, stale_calendars
+from adapters.retry import resilient
 from adapters.sweep import Sweeper, SweepSummary
 from sla.errors import ConfigError
 from sla.timezone import LONDON, london_date
@@ -196,10 +197,13 @@ def build_scheduler(
     refresh_minutes: int,
     scheduler: Any = None,
 ) -> Any:
-    """A scheduler with the nightly sweep, the intraday refresh and a catch-up at start."""
+    """A scheduler with the nightly sweep, the intraday refresh and a catch-up at start.
+
+    Each job retries database faults with backoff and, if they persist, logs and waits for its
+    next run (the catch-up runs a missed night) rather than ending the process."""
     sched = scheduler or BlockingScheduler(timezone=LONDON)
     sched.add_job(
-        lambda: runner.nightly(london_date(runner.now())),
+        resilient(lambda: runner.nightly(london_date(runner.now())), what="nightly-sweep"),
         CronTrigger(hour=nightly_at.hour, minute=nightly_at.minute, timezone=LONDON),
         id="nightly-sweep",
         coalesce=True,
@@ -208,14 +212,16 @@ def build_scheduler(
     )
     if refresh_minutes > 0:
         sched.add_job(
-            lambda: _refresh(runner, nightly_at),
+            resilient(lambda: _refresh(runner, nightly_at), what="intraday-refresh"),
             IntervalTrigger(minutes=refresh_minutes, timezone=LONDON),
             id="intraday-refresh",
             coalesce=True,
             misfire_grace_time=None,
             max_instances=1,
         )
-    sched.add_job(lambda: runner.catch_up(nightly_at), id="catch-up-at-start")
+    sched.add_job(
+        resilient(lambda: runner.catch_up(nightly_at), what="catch-up"), id="catch-up-at-start"
+    )
     return sched
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.notify.config import NotifySettings, load_notify_settings
+from engine.access import ROLES, unknown_role
 from sla import WorkingCalendar
 from sla.calendar_config import calendar_from_mapping
 from sla.divisions import DIVISIONS
@@ -50,6 +51,9 @@ class Settings:
     teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     restricted_viewers: tuple[str, ...] = ()
     lease_minutes: int = 30
+    actor_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    default_roles: tuple[str, ...] = ("coordinator",)
+    retention_years: int = 6
     notify: NotifySettings = field(default_factory=NotifySettings)
     _calendar_tables: Mapping[str, tuple[str, Mapping[str, Any]]] = field(
         default_factory=dict, repr=False
@@ -143,6 +147,9 @@ def load_settings(config_dir: str | None = None, database_url: str | None = None
         teams=_get_teams(data, source),
         restricted_viewers=_get_names(data, "queue", "restricted_viewers", source),
         lease_minutes=_get_int(data, "queue", "lease_minutes", source, 30),
+        actor_roles=_get_actor_roles(data, source),
+        default_roles=_get_default_roles(data, source),
+        retention_years=_get_int(data, "retention", "years", source, 6),
         notify=load_notify_settings(data, source, folder),
         _calendar_tables=calendars,
         _policy_texts=tuple(policy_texts),
@@ -193,6 +200,33 @@ def _get_names(data: Mapping[str, Any], table: str, key: str, source: str) -> tu
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(source, f"{table}.{key}", "must be a list of names")
     return tuple(value)
+
+
+def _roles(value: Any, source: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(source, key, "must be a list of role names")
+    bad = unknown_role(value)
+    if bad is not None:
+        raise ConfigError(source, key, f"unknown role {bad!r}; roles: {', '.join(ROLES)}")
+    return tuple(value)
+
+
+def _get_actor_roles(data: Mapping[str, Any], source: str) -> dict[str, tuple[str, ...]]:
+    """``[actors]``: ``name = ["role", ...]`` per person or system (``default_roles`` aside)."""
+    section = data.get("actors", {})
+    if not isinstance(section, Mapping):
+        raise ConfigError(source, "actors", "must be a table of name = [roles]")
+    return {
+        name: _roles(value, source, f"actors.{name}")
+        for name, value in section.items()
+        if name != "default_roles"
+    }
+
+
+def _get_default_roles(data: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    section = data.get("actors", {})
+    value = section.get("default_roles", ["coordinator"]) if isinstance(section, Mapping) else []
+    return _roles(value, source, "actors.default_roles")
 
 
 def _get_categories(data: Mapping[str, Any], source: str) -> tuple[str, ...]:

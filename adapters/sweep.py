@@ -27,10 +27,12 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from adapters.db.flag_writes import write_flag_changes
 from adapters.db.jobs import SqlJobs
 from adapters.db.repository import (
+    DatabaseError,
     SqlCaseRepository,
     case_from_row,
     event_rows,
@@ -115,11 +117,19 @@ class Sweeper:
         summary = SweepSummary(as_of=as_of)
         after_id = 0
         while True:
-            with self._engine.begin() as conn:
-                batch, counts = self._claim(conn, as_of, after_id)
-                if not batch:
-                    break
-                self._process(conn, batch, counts, as_of, summary)
+            try:
+                with self._engine.begin() as conn:
+                    batch, counts = self._claim(conn, as_of, after_id)
+                    if not batch:
+                        break
+                    self._process(conn, batch, counts, as_of, summary)
+            except DBAPIError as exc:
+                log.error("sweep_batch_failed", batch=summary.batches + 1, error=type(exc).__name__)
+                raise DatabaseError(
+                    f"the database failed during sweep batch {summary.batches + 1}: nothing of "
+                    f"that batch was saved ({summary.batches} earlier batches were); run the "
+                    "sweep again to finish"
+                ) from exc
             after_id = max(c.id for c in batch if c.id is not None)
             summary.batches += 1
             summary.cases_checked += len(batch)

@@ -71,3 +71,16 @@ class ConcurrencyError(ComplaintsError):
             f"{reference} was changed by someone else (expected version {expected_version}); "
             "reload and try again"
         )
+
+
+class PermissionDeniedError(ComplaintsError, PermissionError):
+    """The actor's roles do not allow the command (names the permission, never personal data)."""
+
+    def __init__(self, actor: str, permission: str, command: str = "") -> None:
+        self.actor = actor
+        self.permission = permission
+        self.command = command
+        needed = f" (needed for {command})" if command else ""
+        super().__init__(
+            f"permission denied: {actor} does not have the {permission!r} permission{needed}"
+        )

@@ -35,6 +35,10 @@ class CaseFilter:
     received_from: date | None = None
     received_to: date | None = None
     flag: str | None = None
+    # Restricted cases are left out unless ``visible_restricted``; ``restricted_manager`` names
+    # the one actor whose own restricted cases (as their named manager) stay in.
+    visible_restricted: bool = True
+    restricted_manager: str | None = None
     limit: int = 100
     offset: int = 0
 

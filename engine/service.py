@@ -7,14 +7,30 @@ Time is an argument (``at`` for back-dated steps); "now" comes from the clock po
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
 
+from engine.access import (
+    OVERRIDE,
+    READ,
+    SEE_RESTRICTED,
+    WRITE,
+    Actor,
+    ActorResolver,
+    can_see,
+    everyone_coordinator,
+)
 from engine.commands import apply_step, open_case
 from engine.definition import WorkflowDefinition
-from engine.errors import CaseNotFoundError, ConcurrencyError, ValidationError
+from engine.errors import (
+    CaseNotFoundError,
+    ConcurrencyError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from engine.events import Event
 from engine.flagging import catch_up_flags, refresh_flags
 from engine.machine import WorkflowMachine
@@ -36,6 +52,8 @@ from sla.timezone import london_date, to_utc
 log = structlog.get_logger()
 
 ActionSpec = Mapping[str, Any]
+Who = str | Actor
+"""An actor: a name (resolved to roles by the service's ``actors``) or an ``Actor``."""
 WorkflowRegistry = Mapping[str, WorkflowDefinition]
 
 
@@ -66,6 +84,7 @@ class ComplaintsService:
         restricted_viewers: Sequence[str] = (),
         lease: timedelta = timedelta(minutes=30),
         notifications: NotificationPlanner = no_notifications,
+        actors: ActorResolver = everyone_coordinator,
     ) -> None:
         self._uow = uow
         self.policies = policies
@@ -80,25 +99,75 @@ class ComplaintsService:
         self.restricted_viewers = frozenset(restricted_viewers)
         self.lease = lease
         self._notifications = notifications
+        self.actors = actors
 
     # -- queries -------------------------------------------------------------------------------
 
     def now(self) -> datetime:
         return to_utc(self._clock())
 
-    def get(self, reference: str) -> Case:
-        _check_reference(reference)
-        with self._uow() as uow:
-            return uow.cases.get(reference)
+    # -- who is acting ----------------------------------------------------------------------------
 
-    def history(self, reference: str) -> Sequence[Event]:
+    def actor(self, who: Who) -> Actor:
+        """The ``Actor`` for a name (roles from ``actors``; ``restricted_viewers`` see restricted
+        cases); an ``Actor`` is taken as given."""
+        if isinstance(who, Actor):
+            required_text(who.name, "actor", 100)
+            return who
+        name = required_text(who, "actor", 100)
+        actor = self.actors(name)
+        if name in self.restricted_viewers and not actor.may(SEE_RESTRICTED):
+            actor = replace(actor, roles=actor.roles | {"complaints-team"})
+        return actor
+
+    def _require(
+        self, actor: Actor, permission: str, command: str, reference: str | None = None
+    ) -> None:
+        if not actor.may(permission):
+            _security_event(actor, command, reference, permission)
+            raise PermissionDeniedError(actor.name, permission, command)
+
+    def _visible(self, actor: Actor, case: Case, command: str) -> None:
+        """A restricted case the actor may not see does not exist for them."""
+        if not can_see(actor, case):
+            _security_event(actor, command, case.reference, "see-restricted")
+            raise CaseNotFoundError(case.reference)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get(self, reference: str, *, actor: Who | None = None) -> Case:
+        """The case. With ``actor``, only if they may see it (``CaseNotFoundError`` otherwise);
+        without, as the trusted embedding process itself."""
         _check_reference(reference)
+        who = None if actor is None else self.actor(actor)
+        if who is not None:
+            self._require(who, READ, "show", reference)
         with self._uow() as uow:
+            case = uow.cases.get(reference)
+        if who is not None:
+            self._visible(who, case, "show")
+        return case
+
+    def history(self, reference: str, *, actor: Who | None = None) -> Sequence[Event]:
+        _check_reference(reference)
+        who = None if actor is None else self.actor(actor)
+        if who is not None:
+            self._require(who, READ, "history", reference)
+        with self._uow() as uow:
+            if who is not None:
+                self._visible(who, uow.cases.get(reference), "history")
             return uow.cases.history(reference)
 
-    def find(self, query: CaseFilter | None = None) -> Sequence[Case]:
+    def find(self, query: CaseFilter | None = None, *, actor: Who | None = None) -> Sequence[Case]:
+        """Matching cases; with ``actor``, restricted ones they may not see are left out."""
+        query = query or CaseFilter()
+        if actor is not None:
+            who = self.actor(actor)
+            self._require(who, READ, "list")
+            if not who.may(SEE_RESTRICTED):
+                query = replace(query, visible_restricted=False, restricted_manager=who.name)
         with self._uow() as uow:
-            return uow.cases.find(query or CaseFilter())
+            return uow.cases.find(query)
 
     def allowed_commands(self, case: Case) -> list[str]:
         return self._machines[case.workflow].allowed(case.state)
@@ -111,7 +180,7 @@ class ComplaintsService:
     def open(
         self,
         *,
-        actor: str,
+        actor: Who,
         category: str,
         channel: str,
         area: str,
@@ -133,15 +202,19 @@ class ComplaintsService:
         resident_email: str | None = None,
         resident_phone: str | None = None,
         resident_name: str | None = None,
+        manager: str | None = None,
     ) -> Case:
         """Log a new case and return it (its ``reference`` is the handle for every command).
 
         ``resident_email``, ``resident_phone`` and ``resident_name`` are how the resident's
-        messages reach them; they are kept in the case file and never logged.
+        messages reach them; they are kept in the case file and never logged. ``manager`` names
+        the manager who may see a restricted case besides the complaints team.
         """
+        who = self.actor(actor)
+        self._require(who, WRITE, "open")
         fields = clean_payload(
             {
-                "actor": required_text(actor, "actor", 100),
+                "actor": who.name,
                 "category": one_of(category, "category", self.categories),
                 "channel": one_of(channel, "channel", CHANNELS),
                 "area": required_text(area, "area", 100),
@@ -154,6 +227,7 @@ class ComplaintsService:
                 if preferred_contact is None
                 else one_of(preferred_contact, "preferred contact", CONTACT_METHODS),
                 "owner": optional_text(owner, "owner", 100),
+                "manager": optional_text(manager, "manager", 100),
                 "understanding": optional_text(understanding, "understanding", 20_000),
                 "desired_outcome": optional_text(desired_outcome, "desired outcome", 20_000),
                 "vulnerabilities": [required_text(v, "vulnerability", 64) for v in vulnerabilities],
@@ -230,6 +304,8 @@ class ComplaintsService:
         case.records = {"summary": fields.get("summary") or ""}
         if fields.get("contact_details"):
             case.records["contact_details"] = dict(fields["contact_details"])
+        if fields.get("manager"):
+            case.records["manager"] = fields["manager"]
         if stage1:
             case.records["stage1"] = stage1
         open_case(
@@ -258,17 +334,18 @@ class ComplaintsService:
         command: str,
         payload: Mapping[str, Any] | None = None,
         *,
-        actor: str,
+        actor: Who,
         at: datetime | None = None,
         expected_version: int | None = None,
     ) -> Case:
         """Run any command of the case's workflow; the typed methods below call this."""
         _check_reference(reference)
-        actor = required_text(actor, "actor", 100)
+        who = self.actor(actor)
+        self._require(who, WRITE, str(command)[:40], reference)
         clean = clean_payload(dict(payload or {}))
         now = self.now()
         with self._uow() as uow:
-            case = self._run_in(uow, reference, command, clean, actor, at, expected_version, now)
+            case = self._run_in(uow, reference, command, clean, who, at, expected_version, now)
             uow.commit()
         log.info("command_done", reference=reference, command=command, state=case.state)
         return case
@@ -279,13 +356,17 @@ class ComplaintsService:
         reference: str,
         command: str,
         clean: Mapping[str, Any],
-        actor: str,
+        who: Actor,
         at: datetime | None,
         expected_version: int | None,
         now: datetime,
     ) -> Case:
         """A command inside the caller's transaction (which commits or rolls back)."""
         case = uow.cases.get(reference, lock=True)
+        self._visible(who, case, str(command)[:40])
+        if clean.get("good_reason") is True:
+            self._require(who, OVERRIDE, str(command)[:40], reference)
+        actor = who.name
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyError(reference, expected_version)
         machine = self._machines[case.workflow]
@@ -329,14 +410,14 @@ class ComplaintsService:
         event: Event,
         at: datetime,
         now: datetime,
-        actor: str,
+        actor_name: str,
     ) -> Case | None:
         source = event.before.get("state", case.state)
         step = machine.definition.step(command, source)
         if step is None or step.spawns is None:
             return None
         fields = {
-            "actor": actor,
+            "actor": actor_name,
             "workflow": step.spawns,
             "category": case.category,
             "channel": case.channel,
@@ -348,6 +429,7 @@ class ComplaintsService:
             "preferred_contact": case.preferred_contact,
             "vulnerabilities": list(case.vulnerabilities),
             "owner": case.owner,
+            "manager": case.records.get("manager"),
             "contact_details": case.records.get("contact_details"),
         }
         spawned = self._new_case(
@@ -371,7 +453,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         at: datetime | None = None,
         understanding: str | None = None,
         desired_outcome: str | None = None,
@@ -392,7 +474,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         decision: str,
         reasons: str,
         at: datetime | None = None,
@@ -420,7 +502,7 @@ class ComplaintsService:
         )
 
     def escalate(
-        self, reference: str, *, actor: str, at: datetime | None = None, note: str | None = None
+        self, reference: str, *, actor: Who, at: datetime | None = None, note: str | None = None
     ) -> Case:
         """The resident asks for Stage 2 (or a dissatisfaction becomes a complaint)."""
         return self.run(reference, "escalate", {"note": note}, actor=actor, at=at)
@@ -429,7 +511,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         days: int,
         reason: str,
         stage: int | None = None,
@@ -438,8 +520,10 @@ class ComplaintsService:
         at: datetime | None = None,
     ) -> Case:
         """Extend the response clock of ``stage`` (or a named clock) by ``days`` working days."""
+        who = self.actor(actor)
+        self._require(who, WRITE, "extend", reference)
         if clock is None:
-            case = self.get(reference)
+            case = self.get(reference, actor=who)
             mapping = self.workflows[case.workflow].extension_clocks
             if stage is None:
                 running = [
@@ -451,16 +535,16 @@ class ComplaintsService:
                 if not clock:
                     raise ValidationError(f"no stage {stage} in a {case.workflow}")
         payload = {"clock": clock, "days": days, "reason": reason, "good_reason": good_reason}
-        return self.run(reference, "extend", payload, actor=actor, at=at)
+        return self.run(reference, "extend", payload, actor=who, at=at)
 
-    def assign(self, reference: str, *, actor: str, owner: str, at: datetime | None = None) -> Case:
+    def assign(self, reference: str, *, actor: Who, owner: str, at: datetime | None = None) -> Case:
         return self.run(reference, "assign", {"owner": owner}, actor=actor, at=at)
 
     def add_action(
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         description: str,
         owner: str,
         due_on: date,
@@ -470,7 +554,7 @@ class ComplaintsService:
         return self.run(reference, "add_action", payload, actor=actor, at=at)
 
     def complete_action(
-        self, reference: str, *, actor: str, number: int, at: datetime | None = None
+        self, reference: str, *, actor: Who, number: int, at: datetime | None = None
     ) -> Case:
         return self.run(reference, "complete_action", {"number": number}, actor=actor, at=at)
 
@@ -478,7 +562,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         direction: str,
         channel: str,
         summary: str = "",
@@ -493,7 +577,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         every: int,
         note: str | None = None,
         at: datetime | None = None,
@@ -504,12 +588,12 @@ class ComplaintsService:
         )
 
     def close(
-        self, reference: str, *, actor: str, note: str | None = None, at: datetime | None = None
+        self, reference: str, *, actor: Who, note: str | None = None, at: datetime | None = None
     ) -> Case:
         return self.run(reference, "close", {"note": note}, actor=actor, at=at)
 
     def withdraw(
-        self, reference: str, *, actor: str, reason: str | None = None, at: datetime | None = None
+        self, reference: str, *, actor: Who, reason: str | None = None, at: datetime | None = None
     ) -> Case:
         return self.run(reference, "withdraw", {"reason": reason}, actor=actor, at=at)
 
@@ -517,7 +601,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         exclusion: str,
         reason: str,
         at: datetime | None = None,
@@ -529,7 +613,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         ombudsman_reference: str | None = None,
         at: datetime | None = None,
     ) -> Case:
@@ -540,7 +624,7 @@ class ComplaintsService:
         self,
         reference: str,
         *,
-        actor: str,
+        actor: Who,
         agreed_outcome: str,
         told_how_to_complain: bool,
         at: datetime | None = None,
@@ -551,30 +635,38 @@ class ComplaintsService:
 
     # -- the coordinators' queue ---------------------------------------------------------------
 
-    def may_see_restricted(self, actor: str) -> bool:
-        """Restricted cases (staff conduct) go only to the people configured to see them."""
-        return actor in self.restricted_viewers
+    def may_see_restricted(self, actor: Who) -> bool:
+        """Restricted cases (staff conduct) go only to the people allowed to see them: roles
+        with the ``see-restricted`` permission, and the names in ``restricted_viewers``."""
+        return self.actor(actor).may(SEE_RESTRICTED)
 
-    def queue(self, actor: str, query: QueueFilter | None = None) -> Sequence[WorkItem]:
+    def queue(self, actor: Who, query: QueueFilter | None = None) -> Sequence[WorkItem]:
         """Open and claimed work items, most urgent first, that ``actor`` may see."""
+        who = self.actor(actor)
+        self._require(who, READ, "queue")
         with self._uow() as uow:
-            return uow.queue.items(query or QueueFilter(), self.may_see_restricted(actor))
+            return uow.queue.items(query or QueueFilter(), who.may(SEE_RESTRICTED))
 
-    def claim(self, actor: str, query: QueueFilter | None = None) -> WorkItem | None:
+    def claim(self, actor: Who, query: QueueFilter | None = None) -> WorkItem | None:
         """Lease the most urgent item to ``actor`` (``None`` when the queue is empty)."""
-        actor = required_text(actor, "actor", 100)
+        who = self.actor(actor)
+        self._require(who, WRITE, "claim")
+        actor = who.name
         now = self.now()
         with self._uow() as uow:
             item = uow.queue.claim(
-                actor, now, now + self.lease, query or QueueFilter(), self.may_see_restricted(actor)
+                actor, now, now + self.lease, query or QueueFilter(), who.may(SEE_RESTRICTED)
             )
             uow.commit()
         if item is not None:
             log.info("work_item_claimed", item=item.id, reference=item.reference, kind=item.kind)
         return item
 
-    def release(self, item_id: int, *, actor: str) -> None:
+    def release(self, item_id: int, *, actor: Who) -> None:
         """Give a claimed item back to the queue."""
+        who = self.actor(actor)
+        self._require(who, WRITE, "release")
+        actor = who.name
         now = self.now()
         with self._uow() as uow:
             uow.queue.release(item_id, actor, now)
@@ -585,7 +677,7 @@ class ComplaintsService:
         self,
         item_id: int,
         *,
-        actor: str,
+        actor: Who,
         command: str | None = None,
         payload: Mapping[str, Any] | None = None,
         outcome: str | None = None,
@@ -594,15 +686,29 @@ class ComplaintsService:
 
         Either both happen or neither: a refused command leaves the item claimed.
         """
-        actor = required_text(actor, "actor", 100)
+        who = self.actor(actor)
+        self._require(who, WRITE, "complete")
+        actor = who.name
         note = optional_text(outcome, "outcome", 200)
         clean = clean_payload(dict(payload or {}))
         now = self.now()
         with self._uow() as uow:
             item = uow.queue.held(item_id, actor, now)
             if command is not None:
-                self._run_in(uow, item.reference, command, clean, actor, None, None, now)
+                self._run_in(uow, item.reference, command, clean, who, None, None, now)
             uow.queue.finish(item_id, actor, now, note or command or "done")
             uow.commit()
         log.info("work_item_done", item=item_id, reference=item.reference, command=command)
         return item
+
+
+def _security_event(actor: Actor, command: str, reference: str | None, permission: str) -> None:
+    """A refusal, for the security log: who (staff), what and which case; never personal data."""
+    log.warning(
+        "permission_denied",
+        actor=actor.name,
+        actor_role=actor.role_label,
+        command=command,
+        reference=reference,
+        permission=permission,
+    )

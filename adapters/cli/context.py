@@ -47,6 +47,13 @@ class AppContext:
                 raise DatabaseError(f"cannot open the database {url}: {first_line(exc)}") from exc
         return self._service
 
+    @property
+    def db_engine(self) -> Engine:
+        """The database engine the service runs on (opening the service if need be)."""
+        _ = self.service
+        assert self._db_engine is not None
+        return self._db_engine
+
     def today(self) -> date:
         """Today's date in London, by the service's clock (what deadlines are measured against)."""
         return london_date(self.service.now())

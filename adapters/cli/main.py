@@ -13,7 +13,10 @@ from adapters.cli import cases, queries, steps, worker_commands
 from adapters.cli.context import AppContext
 from adapters.cli.db_commands import db_group
 from adapters.cli.demo_command import demo_command
+from adapters.cli.privacy_commands import COMMANDS as PRIVACY_COMMANDS
+from adapters.cli.queue_commands import queue_group
 from adapters.cli.render import error_text
+from adapters.cli.report_commands import report_group
 from adapters.cli.sla_commands import sla
 from adapters.cli.sweep_commands import scheduler_command, sweep_command
 from adapters.logging import configure_logging
@@ -80,6 +83,7 @@ for command in (
     queries.show_command,
     queries.list_command,
     queries.history_command,
+    queue_group,
     sweep_command,
     scheduler_command,
     *worker_commands.COMMANDS,
@@ -87,6 +91,9 @@ for command in (
     demo_command,
     sla,
 ):
+    cli.add_command(command)
+cli.add_command(report_group)
+for command in PRIVACY_COMMANDS:
     cli.add_command(command)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from adapters.cli.context import AppContext, pass_app
-from adapters.cli.options import json_option
+from adapters.cli.options import json_option, resolve_actor
 from adapters.cli.render import case_card, dump_json, table, timeline_line
 from engine.model import Case
 from engine.ports import CaseFilter
@@ -41,13 +41,23 @@ def view_of(app: AppContext, case: Case) -> dict[str, Any]:
     )
 
 
+AS_OPTION = click.option(
+    "--as",
+    "actor",
+    metavar="NAME",
+    default=None,
+    help="Whose view (restricted cases need permission; default: $COMPLAINTS_ACTOR).",
+)
+
+
 @click.command("show")
 @click.argument("reference", metavar="REF")
+@AS_OPTION
 @json_option
 @pass_app
-def show_command(app: AppContext, reference: str, as_json: bool) -> None:
+def show_command(app: AppContext, reference: str, actor: str | None, as_json: bool) -> None:
     """Show one case: state, deadlines, clocks, actions."""
-    view = view_of(app, app.service.get(reference))
+    view = view_of(app, app.service.get(reference, actor=resolve_actor(actor)))
     click.echo(dump_json(view) if as_json else case_card(view))
 
 
@@ -76,6 +86,7 @@ def show_command(app: AppContext, reference: str, as_json: bool) -> None:
     type=click.IntRange(1, 10_000),
     help="Show at most this many cases.",
 )
+@AS_OPTION
 @json_option
 @pass_app
 def list_command(
@@ -88,6 +99,7 @@ def list_command(
     flag: str | None,
     open_only: bool | None,
     limit: int,
+    actor: str | None,
     as_json: bool,
 ) -> None:
     """List cases, newest first (open ones unless --all)."""
@@ -101,7 +113,7 @@ def list_command(
         flag=flag,
         limit=limit,
     )
-    views = [view_of(app, case) for case in app.service.find(query)]
+    views = [view_of(app, case) for case in app.service.find(query, actor=resolve_actor(actor))]
     if as_json:
         click.echo(dump_json(views))
     elif not views:
@@ -112,14 +124,15 @@ def list_command(
 
 @click.command("history")
 @click.argument("reference", metavar="REF")
+@AS_OPTION
 @json_option
 @pass_app
-def history_command(app: AppContext, reference: str, as_json: bool) -> None:
+def history_command(app: AppContext, reference: str, actor: str | None, as_json: bool) -> None:
     """Print a case's timeline (the evidence pack).
 
     Every event: when (London time), who, what it was and what it changed, free text included.
     """
-    events = app.service.history(reference)
+    events = app.service.history(reference, actor=resolve_actor(actor))
     if as_json:
         click.echo(dump_json([event_view(e) for e in events]))
         return

@@ -229,6 +229,12 @@ class SqlCaseRepository:
                 (case_flags.c.name == query.flag) | (case_flags.c.level == query.flag),
             )
             conditions.append(cases.c.id.in_(raised))
+        if not query.visible_restricted:
+            visible = cases.c.restricted.is_(False)
+            if query.restricted_manager:
+                manager = cases.c.records[("records", "manager")].as_string()
+                visible = visible | (manager == query.restricted_manager)
+            conditions.append(visible)
         if conditions:
             stmt = stmt.where(and_(*conditions))
         stmt = stmt.order_by(cases.c.received_at.desc(), cases.c.id.desc())
