@@ -227,7 +227,7 @@ def test_every_item_is_done_exactly_once_while_workers_are_killed(
         audited = conn.execute(select(audit.c.item_id, audit.c.worker)).all()
     assert statuses == {"done": ITEMS}
     assert len(audited) == ITEMS, "an item was finished twice, or not at all"
-    assert {item_id: worker for item_id, worker in audited} == finished_by
+    assert dict(audited) == finished_by
     assert not any(worker.startswith("doomed") for _item, worker in audited)
     # The item the doomed worker died holding came back after its lease and was done by another.
     assert finished_by[held_by_doomed].startswith("worker-")
