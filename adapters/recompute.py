@@ -150,7 +150,8 @@ _JSON = {
 
 _COUNT_AND_MARK = """
 UPDATE cases SET event_count = cases.event_count + per_case.moved,
-                 next_flag_on = :today
+                 next_flag_on = :today,
+                 calendar_fingerprint = :fingerprint
 FROM (SELECT case_id, COUNT(*) AS moved FROM recompute_moved GROUP BY case_id) per_case
 WHERE cases.id = per_case.case_id
 """
@@ -179,9 +180,12 @@ def _recompute_calendar(
         )
         conn.execute(events, {"now": now})
         mark = text(_COUNT_AND_MARK).bindparams(bindparam("today", type_=Date()))
-        conn.execute(mark, {"today": as_of})
+        # Moved cases take the new fingerprint here, so the restamp below touches each case
+        # row at most once.
+        conn.execute(mark, {"today": as_of, "fingerprint": calendar.fingerprint})
     restamped = conn.execute(
         text(_RESTAMP), {"cal": calendar.name, "fingerprint": calendar.fingerprint}
     ).rowcount
     conn.execute(text("DROP TABLE recompute_moved"))
-    return int(moved_cases), int(clocks), int(restamped)
+    # Moved cases were restamped by the mark; the count covers both statements.
+    return int(moved_cases), int(clocks), int(restamped) + (int(moved_cases) if clocks else 0)
