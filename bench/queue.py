@@ -61,6 +61,7 @@ import os
 import platform
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -375,6 +376,40 @@ def commit_floor(db_engine: Engine, rounds: int = 200) -> float:
         return (time.perf_counter() - started) / rounds
 
 
+class OldestElsewhere:
+    """Samples, in a thread, the age of the oldest transaction in other databases of the server.
+
+    A long transaction anywhere on the server holds back the cleanup of dead rows everywhere:
+    finished items' old index entries then stay to be stepped over by every claim, and claims
+    slow down as they pile up. The figure explains a slow round; it is not the queue's doing.
+    """
+
+    def __init__(self, db_engine: Engine) -> None:
+        self._dsn = libpq(db_engine.url)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.seconds = 0.0
+
+    def _run(self) -> None:
+        query = (
+            "SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM"
+            " pg_stat_activity WHERE datname <> current_database()"
+            " AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)"
+        )
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            while not self._stop.wait(0.25):
+                row = conn.execute(query).fetchone()
+                self.seconds = max(self.seconds, float(row[0]) if row else 0.0)
+
+    def __enter__(self) -> OldestElsewhere:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def has_job_worker() -> bool:
     try:
         from adapters.jobs import JobStore, Worker  # noqa: F401
@@ -408,18 +443,23 @@ def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, str, boo
             f"\nclaims: service.claim + service.complete, a transaction each{sync},"
             f" {args.seconds} s"
         )
-        print(f"{'claimers':>9}{'claims':>9}{'seconds':>9}{'claims/s':>10}{'per claimer':>13}")
+        print(
+            f"{'claimers':>9}{'claims':>9}{'seconds':>9}{'claims/s':>10}{'per claimer':>13}"
+            f"{'oldest xact elsewhere':>23}"
+        )
         claim_rates: dict[int, float] = {}
         verified: list[str] = []
         for n in args.claimers:
             reopen_items(db_engine)
-            done = run_round(claimer, url, n, args.seconds, "claimer", args.async_commit)
+            with OldestElsewhere(db_engine) as elsewhere:
+                done = run_round(claimer, url, n, args.seconds, "claimer", args.async_commit)
             by_actor = claims_by_actor(db_engine)
             claim_rates[n] = rate(done)
             total = sum(d.count for d in done)
             print(
                 f"{n:>9}{total:>9,}{max(d.seconds for d in done):>9.2f}"
                 f"{claim_rates[n]:>10,.0f}{claim_rates[n] / n:>13,.0f}"
+                f"{elsewhere.seconds:>21.0f} s"
             )
             if by_actor != {d.who: d.count for d in done if d.count}:
                 raise CheckFailed(f"{n} claimers: items finished do not match the claims")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import time
@@ -586,7 +587,9 @@ def summarise(
         (r["category"], r["area"]) for r in documents["hotspots 2026-03"].table("hotspots").rows
     }
     check(set(HOTSPOTS) <= spots, f"the planted hotspots are found ({len(spots)} flagged)")
-    print(f"\nreport timings over {n:,} complaints (target < {TARGET_S:.0f} s each)")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nreport timings over {n:,} complaints (target < {TARGET_S:.0f} s each; "
+          f"{os.cpu_count()} cores, load average now {load})")  # fmt: skip
     print(f"{'report':<38} {'first run':>10} {'second run':>11}  under target")
     for name, (first, second) in results.items():
         verdict = "yes" if max(first, second) < TARGET_S else "NO"

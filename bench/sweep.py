@@ -20,8 +20,10 @@ Then, in one run: (a) the nightly sweep (``adapters.sweep.Sweeper.run``, built b
 ``build_sweep_runner``) with the process's peak RSS during it; (b) the same sweep again, which must
 find nothing; (c) ``adapters.recompute.recompute`` forced on the unchanged calendar, then after a
 real calendar change (one more closure, so running deadlines move); (d) the anchor, one plain
-``UPDATE cases SET updated_at = updated_at`` over the whole table, before and after (c). It
-prints each figure, the ratios and whether each target is met.
+``UPDATE cases SET updated_at = updated_at`` over the whole table, after the load, between (c1)
+and (c2) and after (c2) (the ratios use the last two, taken in the table state (c) ran in). It
+prints each figure, the ratios and whether each target is met. The loader runs in a forked child
+process, so the peak RSS measured is the sweep's own.
 
 ``--profile``: cProfile of the nightly sweep, top 15 by cumulative time on stderr (the sweep's
 figures are then the profiler's); ``--tracemalloc``: the sweep's peak Python allocations (its time

@@ -150,19 +150,22 @@ def _index_pick(team: bool, restricted_ok: bool) -> Any:
     wi = work_items.c
     conditions = _bound_filters(team, False, False, restricted_ok)
     opened = [wi.status == "open", *conditions]
-    deadline = select(func.min(wi.p_deadline)).where(*opened).correlate(None).scalar_subquery()
-    level = (
-        select(func.max(wi.p_contact))
+    # Each probe is a CTE so that it runs once (an inlined subquery repeated in the later
+    # probes would be planned, and run, once per use).
+    best_deadline = select(func.min(wi.p_deadline).label("v")).where(*opened).cte("best_deadline")
+    deadline = select(best_deadline.c.v).scalar_subquery()
+    best_level = (
+        select(func.max(wi.p_contact).label("v"))
         .where(*opened, wi.p_deadline == deadline)
-        .correlate(None)
-        .scalar_subquery()
+        .cte("best_level")
     )
-    care = (
-        select(func.max(wi.p_care))
+    level = select(best_level.c.v).scalar_subquery()
+    best_care = (
+        select(func.max(wi.p_care).label("v"))
         .where(*opened, wi.p_deadline == deadline, wi.p_contact == level)
-        .correlate(None)
-        .scalar_subquery()
+        .cte("best_care")
     )
+    care = select(best_care.c.v).scalar_subquery()
     keys = (wi.id, wi.p_deadline, wi.p_contact, wi.p_care, wi.received_at)
     best_open = (
         select(*keys)

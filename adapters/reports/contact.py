@@ -51,6 +51,8 @@ def _since_contact(as_of: date) -> AnySelect:
 
 
 def _crossings(start: date, end: date) -> AnySelect:
+    """Per level: the cases that crossed it in the period, and the crossings (a case can cross
+    a level again after a contact restarts its countdown)."""
     f = case_flags
     return (
         select(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.sql import FromClause
@@ -104,7 +105,7 @@ class Outcomes:
 def outcomes(conn: Connection, start: date, end: date) -> Outcomes:
     tallies: dict[str, dict[str, list[int]]] = {d: {} for d in DIMENSIONS}
     volumes: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(VOLUME_MILESTONES, 0))
-    for row in conn.execute(_rollups(start, end)):
+    for row in conn.execute(_rollups(start, end, conn.dialect.name)):
         dimension, kind, n = str(row.dim), str(row.kind), int(row.n)
         key = _month_key(row.key) if dimension == "month" else str(row.key)
         if dimension == "month":
@@ -142,43 +143,55 @@ def _month_key(value: Any) -> str:
     return str(value)[:7]
 
 
-def _rollups(start: date, end: date) -> AnySelect:
-    """Every measure as ``(case_id, day, kind, a, b)`` rows, joined to ``cases`` once (a CTE,
-    materialised because it is read four times), then counted per kind by category, by area,
-    by channel and by month: four small GROUP BYs, one UNION ALL. The volumes come from the
-    same rows (receipts, escalation requests, responses by stage), counted by month."""
+def _rollups(start: date, end: date, dialect: str = "postgresql") -> AnySelect:
+    """Every measure as ``(case_id, day, kind, a, b)`` rows, joined to ``cases`` once, then
+    counted per kind by category, by area, by channel and by month. The volumes come from the
+    same rows (receipts, escalation requests, responses by stage), counted by month.
+
+    PostgreSQL does the four counts in one pass with GROUPING SETS (after a parallel join);
+    SQLite, which has no grouping sets, runs four GROUP BYs over the same rows."""
     facts = union_all(
         _responses(start, end), _received(start, end), _escalations(start, end),
         _referrals(start, end),
     ).subquery("facts")  # fmt: skip
-    enriched = (
-        select(
-            cases.c.category,
-            cases.c.area,
-            cases.c.channel,
-            month_of(facts.c.day).label("month"),
-            facts.c.kind,
-            facts.c.a,
-            facts.c.b,
-        )
-        .select_from(facts.join(cases, cases.c.id == facts.c.case_id))
-        .where(complaint_cases())
-        .cte("enriched")
+    month = month_of(facts.c.day)
+    columns = {
+        "category": cases.c.category,
+        "area": cases.c.area,
+        "channel": cases.c.channel,
+        "month": month,
+    }
+    joined = facts.join(cases, cases.c.id == facts.c.case_id)
+    counts = (
+        func.count().label("n"),
+        func.sum(facts.c.a).label("a"),
+        func.sum(facts.c.b).label("b"),
     )
-    parts = []
-    for dimension in DIMENSIONS:
-        column = enriched.c[dimension]
-        stmt = select(
-            literal(dimension).label("dim"),
-            cast(column, String).label("key"),
-            enriched.c.kind,
-            func.count().label("n"),
-            func.sum(enriched.c.a).label("a"),
-            func.sum(enriched.c.b).label("b"),
-        ).group_by(column, enriched.c.kind)
-        if dimension != "month":  # escalation requests are counted by month only
-            stmt = stmt.where(enriched.c.kind != "escalation")
-        parts.append(stmt)
+    if dialect == "postgresql":
+        grouped = [c for c in columns.values() if c is not month]
+        dim = case(
+            *(
+                (func.grouping(c) == 0, literal(name))
+                for name, c in columns.items()
+                if c is not month
+            ),
+            else_=literal("month"),
+        )
+        key = case(*((func.grouping(c) == 0, c) for c in grouped), else_=cast(month, String))
+        sets = func.grouping_sets(*(tuple_(c, facts.c.kind) for c in columns.values()))
+        return (
+            select(dim.label("dim"), key.label("key"), facts.c.kind, *counts)
+            .select_from(joined)
+            .where(complaint_cases())
+            .group_by(sets)
+        )
+    parts = [
+        select(literal(name).label("dim"), cast(column, String).label("key"), facts.c.kind, *counts)
+        .select_from(joined)
+        .where(complaint_cases())
+        .group_by(column, facts.c.kind)
+        for name, column in columns.items()
+    ]
     return union_all(*parts)  # type: ignore[return-value]
 
 
@@ -217,12 +230,26 @@ def _received(start: date, end: date) -> AnySelect:
     ack = case_milestones.alias("cohort_ack")
     esc = case_milestones.alias("cohort_esc")
     declined = declined_milestones()
+    # A later step cannot be dated more than a few days before the receipt's business date (a
+    # cut-off can move a receipt past a weekend or a closure), so bounding the later steps'
+    # dates lets the database read only recent ones instead of every acknowledgement ever.
+    floor = start - timedelta(days=31)
     joined: FromClause = (
         received.outerjoin(
-            ack, and_(ack.c.case_id == received.c.case_id, ack.c.name == "acknowledged")
+            ack,
+            and_(
+                ack.c.case_id == received.c.case_id,
+                ack.c.name == "acknowledged",
+                ack.c.business_date >= floor,
+            ),
         )
         .outerjoin(
-            esc, and_(esc.c.case_id == received.c.case_id, esc.c.name == "escalation_requested")
+            esc,
+            and_(
+                esc.c.case_id == received.c.case_id,
+                esc.c.name == "escalation_requested",
+                esc.c.business_date >= floor,
+            ),
         )
         .outerjoin(
             declined,

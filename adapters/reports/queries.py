@@ -1,12 +1,13 @@
 """SQL building blocks every report shares (SQLAlchemy Core, dialect-aware where it must be).
 
 Reports aggregate in the database: the rows they fetch are counts per group, never one per case.
-Three things differ between SQLite and PostgreSQL and are hidden here:
+What differs between SQLite and PostgreSQL is hidden here:
 
 * the Europe/London date of a stored UTC instant (``london_day``): ``AT TIME ZONE`` on
   PostgreSQL, a deterministic Python function registered on the SQLite connection;
-* the ``YYYY-MM`` month of a date (``month_of``);
-* nothing else: JSON fields are read with SQLAlchemy's portable JSON operators.
+* the first day of a date's month (``month_of``);
+* JSON fields are read with SQLAlchemy's portable JSON operators, and (``outcomes``) the
+  per-dimension counts use GROUPING SETS on PostgreSQL only.
 
 Working days between two dates are ``cum(b) - cum(a)`` on the ``calendar_days`` table, joined on
 each case's own calendar; :func:`ensure_calendar_days` fills it for the calendars in use.

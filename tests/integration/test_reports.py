@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import structlog
+import structlog.testing
 from click.testing import CliRunner
 from sqlalchemy import Engine
 from support import FakeClock, london
@@ -812,3 +813,18 @@ def test_hotspots_flags_unusual_category_area_counts_with_the_cases_behind_them(
     assert behind == [("asb", ref) for ref in hotspot_data["asb"]] + [
         ("repairs", ref) for ref in hotspot_data["repairs"]
     ]
+
+
+def test_report_logs_carry_no_case_data(
+    tsm_data: dict[str, str], db_engine: Engine, settings: Settings
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        tsm_report(db_engine, settings.calendar, year=2025, homes=Homes(), rule="responded")
+        hotspots_report(db_engine, start=date(2025, 6, 1), end=date(2025, 6, 30))
+    assert [entry["event"] for entry in logs] == ["report_done", "report_done"]
+    text = json.dumps(logs, default=str)
+    assert not any(reference in text for reference in tsm_data.values())
+    for entry in logs:
+        assert set(entry) <= {
+            "event", "log_level", "report", "year", "rule", "start", "end", "flagged", "seconds",
+        }  # fmt: skip
