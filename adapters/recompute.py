@@ -78,7 +78,7 @@ def recompute(
     for name in names:
         calendar = calendars(name)
         with db_engine.begin() as conn:
-            _store_calendar(conn, calendar)
+            store_calendar(conn, calendar)
             moved, clocks, restamped = _recompute_calendar(conn, calendar, now, as_of)
         summary.cases_moved += moved
         summary.deadlines_moved += clocks
@@ -92,7 +92,7 @@ def recompute(
     return summary
 
 
-def _store_calendar(conn: Connection, calendar: WorkingCalendar) -> None:
+def store_calendar(conn: Connection, calendar: WorkingCalendar) -> None:
     """(Re)write the calendar's days with their cumulative working-day index."""
     conn.execute(delete(calendar_days).where(calendar_days.c.calendar == calendar.name))
     rows = []

@@ -41,7 +41,7 @@ from sqlalchemy.sql import ColumnElement, Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.db.tables import calendar_days, case_events, case_milestones, cases
-from adapters.recompute import _store_calendar
+from adapters.recompute import store_calendar
 from sla.calendar import WorkingCalendar
 from sla.timezone import LONDON
 
@@ -242,7 +242,7 @@ def ensure_calendar_days(db_engine: Engine, calendars: Callable[[str], WorkingCa
         calendar = calendars(name)
         if stored.get(calendar.name) != _signature(calendar):
             with db_engine.begin() as conn:
-                _store_calendar(conn, calendar)
+                store_calendar(conn, calendar)
                 if conn.dialect.name == "postgresql":
                     # Fresh statistics, or the planner guesses a handful of rows per calendar
                     # and scans the whole calendar for each case (measured: 100x slower).
