@@ -1,0 +1,24 @@
+"""work queue indexes (issue 5)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-23 14:20:00.000000
+
+Placeholder: no schema change yet.
+"""
+
+from __future__ import annotations
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""report indexes, second round (issue 6)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-23 14:20:00.000000
+
+Placeholder: no schema change yet.
+"""
+
+from __future__ import annotations
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
