@@ -95,10 +95,10 @@ def export_resident(
     who = service.actor(actor)
     _deny(who, EXPORT, "export-resident")
     ref = str(resident_ref).strip()
-    found = service.find(CaseFilter(resident_ref=ref, limit=1_000_000)) if ref else []
+    found = service.find(CaseFilter(resident_ref=ref, limit=1_000_000), actor=who) if ref else []
     exported = []
     for case in sorted(found, key=lambda c: (c.received_at, c.reference)):
-        events = [event_view(e) for e in service.history(case.reference)]
+        events = [event_view(e) for e in service.history(case.reference, actor=who)]
         exported.append(
             {
                 "reference": case.reference,

@@ -80,6 +80,11 @@ def resolver(
     return resolve
 
 
+SYSTEM_ACTOR = Actor("system", frozenset({"service"}))
+"""Who a query without an actor runs as: an embedding service, which may not see restricted
+cases. Give ``ComplaintsService`` another ``system_actor`` to change that deliberately."""
+
+
 def everyone_coordinator(name: str) -> Actor:
     return Actor(name=name)
 
