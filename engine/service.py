@@ -17,6 +17,7 @@ from engine.access import (
     OVERRIDE,
     READ,
     SEE_RESTRICTED,
+    SYSTEM_ACTOR,
     WRITE,
     Actor,
     ActorResolver,
@@ -85,6 +86,7 @@ class ComplaintsService:
         lease: timedelta = timedelta(minutes=30),
         notifications: NotificationPlanner = no_notifications,
         actors: ActorResolver = everyone_coordinator,
+        system_actor: Actor = SYSTEM_ACTOR,
     ) -> None:
         self._uow = uow
         self.policies = policies
@@ -100,6 +102,7 @@ class ComplaintsService:
         self.lease = lease
         self._notifications = notifications
         self.actors = actors
+        self.system_actor = system_actor
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -136,38 +139,37 @@ class ComplaintsService:
     # -- queries -------------------------------------------------------------------------------
 
     def get(self, reference: str, *, actor: Who | None = None) -> Case:
-        """The case. With ``actor``, only if they may see it (``CaseNotFoundError`` otherwise);
-        without, as the trusted embedding process itself."""
+        """The case, if ``actor`` may see it (``CaseNotFoundError`` otherwise). Without ``actor``
+        the query runs as ``system_actor`` (an embedding service: no restricted cases)."""
         _check_reference(reference)
-        who = None if actor is None else self.actor(actor)
-        if who is not None:
-            self._require(who, READ, "show", reference)
+        who = self._reader(actor, "show", reference)
         with self._uow() as uow:
             case = uow.cases.get(reference)
-        if who is not None:
-            self._visible(who, case, "show")
+        self._visible(who, case, "show")
         return case
 
     def history(self, reference: str, *, actor: Who | None = None) -> Sequence[Event]:
+        """The case's events in order, if ``actor`` (default ``system_actor``) may see it."""
         _check_reference(reference)
-        who = None if actor is None else self.actor(actor)
-        if who is not None:
-            self._require(who, READ, "history", reference)
+        who = self._reader(actor, "history", reference)
         with self._uow() as uow:
-            if who is not None:
-                self._visible(who, uow.cases.get(reference), "history")
+            self._visible(who, uow.cases.get(reference), "history")
             return uow.cases.history(reference)
 
     def find(self, query: CaseFilter | None = None, *, actor: Who | None = None) -> Sequence[Case]:
-        """Matching cases; with ``actor``, restricted ones they may not see are left out."""
+        """Matching cases; restricted ones ``actor`` (default ``system_actor``) may not see are
+        left out."""
         query = query or CaseFilter()
-        if actor is not None:
-            who = self.actor(actor)
-            self._require(who, READ, "list")
-            if not who.may(SEE_RESTRICTED):
-                query = replace(query, visible_restricted=False, restricted_manager=who.name)
+        who = self._reader(actor, "list")
+        if not who.may(SEE_RESTRICTED):
+            query = replace(query, visible_restricted=False, restricted_manager=who.name)
         with self._uow() as uow:
             return uow.cases.find(query)
+
+    def _reader(self, actor: Who | None, command: str, reference: str | None = None) -> Actor:
+        who = self.system_actor if actor is None else self.actor(actor)
+        self._require(who, READ, command, reference)
+        return who
 
     def allowed_commands(self, case: Case) -> list[str]:
         return self._machines[case.workflow].allowed(case.state)
