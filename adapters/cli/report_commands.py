@@ -2,6 +2,10 @@
 
 A terminal table by default; ``--format csv|json`` for other tools; ``--format html`` for a
 self-contained page with charts (``--out FILE``). Reports only read the database.
+
+Each report runs as an actor (``--as``, else ``$COMPLAINTS_ACTOR``, else the login name) who needs
+the ``read`` permission. Restricted cases are counted in every figure whoever asks, but listed
+(by reference) only for actors who may see them: the complaints team, and a case's named manager.
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import Engine
+import structlog
 
-from adapters.bootstrap import ensure_schema
 from adapters.cli.context import AppContext, pass_app
-from adapters.db.connection import create_db_engine
+from adapters.cli.options import resolve_actor
 from adapters.reports import (
     FORMATS,
     ReportDocument,
@@ -27,14 +30,24 @@ from adapters.reports import (
     tsm_report,
 )
 from adapters.reports.config import CH02_RULES
-from engine.errors import ValidationError
+from engine.access import READ, Actor
+from engine.errors import PermissionDeniedError, ValidationError
 from engine.reporting import previous_month
 from sla.timezone import london_date, parse_date
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = structlog.get_logger()
 
 
 def output_options(func: F) -> F:
+    func = click.option(
+        "--as",
+        "actor",
+        metavar="NAME",
+        default=None,
+        help="Who is asking (restricted cases are listed only for those who may see them; "
+        "default: $COMPLAINTS_ACTOR, else your login name).",
+    )(func)
     func = click.option(
         "--table",
         "table_name",
@@ -93,6 +106,7 @@ def tsm_command(
     fmt: str,
     out: str | None,
     table_name: str | None,
+    actor: str | None,
 ) -> None:
     """TSM CH01 (complaints per 1,000 homes) and CH02 (% within timescale), LCRA and LCHO."""
     configured = load_report_settings(app.settings.config_dir)
@@ -100,14 +114,15 @@ def tsm_command(
     chosen = year if year is not None else (today.year if today.month >= 4 else today.year - 1)
     if not 2000 <= chosen <= 2074:
         raise ValidationError(f"reporting year out of range: {chosen}")
-    with _engine(app) as db_engine:
-        document = tsm_report(
-            db_engine,
-            app.settings.calendar,
-            year=chosen,
-            homes=configured.homes.overridden(lcra=homes_lcra, lcho=homes_lcho, total=homes),
-            rule=rule or configured.ch02_rule,
-        )
+    viewer = _viewer(app, actor, "report tsm")
+    document = tsm_report(
+        app.db_engine,
+        app.settings.calendar,
+        year=chosen,
+        homes=configured.homes.overridden(lcra=homes_lcra, lcho=homes_lcho, total=homes),
+        rule=rule or configured.ch02_rule,
+        viewer=viewer,
+    )
     _emit(document, fmt, out, table_name)
 
 
@@ -137,6 +152,7 @@ def performance_command(
     fmt: str,
     out: str | None,
     table_name: str | None,
+    actor: str | None,
 ) -> None:
     """Timeliness, outcomes, volumes and contact for a period."""
     today = _today()
@@ -144,15 +160,15 @@ def performance_command(
     start = parse_date(from_) if from_ else date(end.year if end.month >= 4 else end.year - 1, 4, 1)
     measured = parse_date(as_of) if as_of else today
     levels = app.settings.policies.resolve(app.settings.default_policy, measured).contact_levels
-    with _engine(app) as db_engine:
-        document = performance_report(
-            db_engine,
-            app.settings.calendar,
-            start=start,
-            end=end,
-            as_of=measured,
-            levels=levels,
-        )
+    _viewer(app, actor, "report performance")  # counts only: no case is listed
+    document = performance_report(
+        app.db_engine,
+        app.settings.calendar,
+        start=start,
+        end=end,
+        as_of=measured,
+        levels=levels,
+    )
     _emit(document, fmt, out, table_name)
 
 
@@ -174,13 +190,14 @@ def hotspots_command(
     fmt: str,
     out: str | None,
     table_name: str | None,
+    actor: str | None,
 ) -> None:
     """Category x area combinations with unusually many complaints, and the cases behind them."""
     default_start, default_end = previous_month(_today())
     start = parse_date(from_) if from_ else default_start
     end = parse_date(to) if to else (default_end if not from_ else _today())
-    with _engine(app) as db_engine:
-        document = hotspots_report(db_engine, start=start, end=end)
+    viewer = _viewer(app, actor, "report hotspots")
+    document = hotspots_report(app.db_engine, start=start, end=end, viewer=viewer)
     _emit(document, fmt, out, table_name)
 
 
@@ -191,21 +208,21 @@ def _today() -> date:
     return london_date(datetime.now(UTC))
 
 
-class _engine:
-    """A database engine for one report (read-only use; an SQLite file is migrated first)."""
-
-    def __init__(self, app: AppContext) -> None:
-        self._url = app.settings.database_url
-        self._db_engine: Engine | None = None
-
-    def __enter__(self) -> Engine:
-        self._db_engine = create_db_engine(self._url)
-        ensure_schema(self._db_engine, auto_upgrade=self._db_engine.dialect.name == "sqlite")
-        return self._db_engine
-
-    def __exit__(self, *_: object) -> None:
-        if self._db_engine is not None:
-            self._db_engine.dispose()
+def _viewer(app: AppContext, name: str | None, command: str) -> Actor:
+    """The actor the report runs as (roles from settings, as for every command); refused
+    without ``read``, logged as a security event without personal data. Opening the service
+    also checks the schema (an SQLite file is migrated first)."""
+    who = app.service.actor(resolve_actor(name))
+    if not who.may(READ):
+        log.warning(
+            "permission_denied",
+            actor=who.name,
+            actor_role=who.role_label,
+            command=command,
+            permission=READ,
+        )
+        raise PermissionDeniedError(who.name, READ, command)
+    return who
 
 
 def _emit(document: ReportDocument, fmt: str, out: str | None, table_name: str | None) -> None:

@@ -4,6 +4,10 @@ Each report is two steps: the figures (grouped SQL queries; never a row per case
 and a ``ReportDocument`` of tables and charts, printed by ``render`` as text, CSV or JSON or by
 ``render_html`` as a self-contained page. The functions here are what the CLI and an embedding
 service call; logs carry the report's name, period and timings only, never case data.
+
+Every figure counts every case. Where a report lists cases one by one (the cases behind a
+hotspot, the extensions CH02 does not count), a restricted case is listed only for a ``viewer``
+who may see it (``visibility``); without a viewer, none is.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from adapters.reports.performance import performance_document, performance_figur
 from adapters.reports.render import render_csv, render_json, render_text
 from adapters.reports.tsm import tsm_figures
 from adapters.reports.tsm_tables import tsm_document
+from engine.access import Actor
 from engine.errors import ValidationError
 from sla.calendar import WorkingCalendar
 from sla.policy import ContactLevel
@@ -45,11 +50,17 @@ Calendars = Callable[[str], WorkingCalendar]
 
 
 def tsm_report(
-    db_engine: Engine, calendars: Calendars, *, year: int, homes: Homes, rule: str
+    db_engine: Engine,
+    calendars: Calendars,
+    *,
+    year: int,
+    homes: Homes,
+    rule: str,
+    viewer: Actor | None = None,
 ) -> ReportDocument:
     """TSM CH01 and CH02 for the reporting year starting 1 April ``year``."""
     started = time.perf_counter()
-    figures = tsm_figures(db_engine, calendars, year, check_rule(rule))
+    figures = tsm_figures(db_engine, calendars, year, check_rule(rule), viewer)
     log.info("report_done", report="tsm", year=year, rule=rule, seconds=_since(started))
     return tsm_document(figures, homes)
 
@@ -77,11 +88,14 @@ def performance_report(
     return performance_document(figures)
 
 
-def hotspots_report(db_engine: Engine, *, start: date, end: date) -> ReportDocument:
-    """Category x area combinations unusually busy in ``[start, end]``."""
+def hotspots_report(
+    db_engine: Engine, *, start: date, end: date, viewer: Actor | None = None
+) -> ReportDocument:
+    """Category x area combinations unusually busy in ``[start, end]``, with the cases behind
+    them (restricted ones only if ``viewer`` may see them)."""
     _check_period(start, end)
     started = time.perf_counter()
-    figures = hotspot_figures(db_engine, start, end)
+    figures = hotspot_figures(db_engine, start, end, viewer)
     log.info(
         "report_done",
         report="hotspots",

@@ -6,6 +6,9 @@ period, for the period and the 12 same-length periods before it. The test, per c
 periods floored at 0.5; flagged when P(X >= observed) < 0.01 and observed >= 3. The standard
 deviation of the history is shown for context but not used by the test (counts of rare events are
 Poisson-like; a z-score on a sample of 12 small counts misleads).
+
+The cases behind each hotspot are listed by reference, except restricted cases the viewer may
+not see (``visibility``): those are counted in the hotspot and shown only as a number.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from adapters.reports.document import (
     text_columns,
 )
 from adapters.reports.queries import AnySelect, between, complaint_cases, declined_milestones
+from adapters.reports.visibility import if_listable, not_listed_note
+from engine.access import Actor
 from engine.reporting import (
     HOTSPOT_ALPHA,
     HOTSPOT_HISTORY,
@@ -52,6 +57,7 @@ class Hotspot:
     area: str
     test: HotspotTest
     references: tuple[tuple[str, date], ...] = ()
+    not_listed: int = 0  # restricted cases behind it that the viewer may not see listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,9 @@ class HotspotFigures:
     hotspots: tuple[Hotspot, ...]
 
 
-def hotspot_figures(db_engine: Engine, start: date, end: date) -> HotspotFigures:
+def hotspot_figures(
+    db_engine: Engine, start: date, end: date, viewer: Actor | None = None
+) -> HotspotFigures:
     windows = (*history_windows(start, end), (start, end))
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(windows))
     with db_engine.connect() as conn:
@@ -76,12 +84,16 @@ def hotspot_figures(db_engine: Engine, start: date, end: date) -> HotspotFigures
             if test.flagged:
                 flagged.append((category, area, test))
         behind: dict[tuple[str, str], list[tuple[str, date]]] = defaultdict(list)
+        hidden: dict[tuple[str, str], int] = defaultdict(int)
         if flagged:
             pairs = [(c, a) for c, a, _ in flagged]
-            for row in conn.execute(_cases_behind(pairs, start, end)):
-                behind[(row.category, row.area)].append((row.reference, row.received_on))
+            for row in conn.execute(_cases_behind(pairs, start, end, viewer)):
+                if row.reference is None:
+                    hidden[(row.category, row.area)] += 1
+                else:
+                    behind[(row.category, row.area)].append((row.reference, row.received_on))
     hotspots = tuple(
-        Hotspot(c, a, t, tuple(behind[(c, a)]))
+        Hotspot(c, a, t, tuple(behind[(c, a)]), hidden[(c, a)])
         for c, a, t in sorted(flagged, key=lambda item: (item[2].p_value, item[0], item[1]))
     )
     return HotspotFigures(start, end, windows[:-1], len(counts), hotspots)
@@ -113,10 +125,19 @@ def _counts(windows: tuple[tuple[date, date], ...]) -> AnySelect:
     )
 
 
-def _cases_behind(pairs: list[tuple[str, str]], start: date, end: date) -> AnySelect:
+def _cases_behind(
+    pairs: list[tuple[str, str]], start: date, end: date, viewer: Actor | None
+) -> AnySelect:
+    """The cases behind the hotspots; a case the viewer may not see comes back as a row of
+    NULLs (counted, never named or dated)."""
     joined, kept = _not_declined()
     return (
-        select(cases.c.category, cases.c.area, cases.c.reference, cases.c.received_on)
+        select(
+            cases.c.category,
+            cases.c.area,
+            if_listable(viewer, cases.c.reference, "reference"),
+            if_listable(viewer, cases.c.received_on, "received_on"),
+        )
         .select_from(joined)
         .where(
             complaint_cases(),
@@ -151,6 +172,8 @@ def hotspot_document(figures: HotspotFigures) -> ReportDocument:
                 "rate": spot.test.rate,
                 "p_value": p_value_cell(spot.test.p_value),
                 "history": " ".join(str(h) for h in spot.test.history),
+                "listed": len(spot.references),
+                "not_listed": spot.not_listed,
             }
         )
         case_rows.extend(
@@ -186,6 +209,9 @@ def hotspot_document(figures: HotspotFigures) -> ReportDocument:
                         ("p_value", "P(X >= observed)"),
                     ),
                     *text_columns(("history", "Previous periods, oldest first")),
+                    *number_columns(
+                        ("listed", "Cases listed"), ("not_listed", "Restricted, not listed")
+                    ),
                 ),
                 tuple(rows),
             ),
@@ -199,6 +225,11 @@ def hotspot_document(figures: HotspotFigures) -> ReportDocument:
                     ("received", "Received"),
                 ),
                 tuple(case_rows),
+                notes=not_listed_note(
+                    sum(s.not_listed for s in figures.hotspots),
+                    "restricted complaint",
+                    "restricted complaints",
+                ),
             ),
         ),
         charts=(

@@ -13,7 +13,8 @@ Counting rules (README, "Reports"; domain.md section 2 and rule 21):
   stopped on or before its due date; under ``responded``, the response leg only. A due date
   includes extensions only when every extension of that clock was within the policy's cap and
   notified before the deadline in force; otherwise the clock is judged against started_on +
-  base_days working days, and the extensions are listed separately.
+  base_days working days, and the extensions are listed separately (restricted cases the viewer
+  may not see are counted there but not listed: ``visibility``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from adapters.reports.queries import (
     noncompliant_extension,
     prepare,
 )
+from adapters.reports.visibility import if_listable
+from engine.access import Actor
 from engine.reporting import reporting_year
 from sla.calendar import WorkingCalendar
 
@@ -107,13 +110,18 @@ class TsmFigures:
     received: dict[tuple[str, int], int] = field(default_factory=dict)
     ch02: dict[tuple[str, int], Ch02Counts] = field(default_factory=dict)
     extension_issues: tuple[ExtensionIssue, ...] = ()
+    issues_not_listed: int = 0  # extensions of restricted cases the viewer may not see listed
 
 
 # -- queries -------------------------------------------------------------------------------------
 
 
 def tsm_figures(
-    db_engine: Engine, calendars: Callable[[str], WorkingCalendar], year: int, rule: str
+    db_engine: Engine,
+    calendars: Callable[[str], WorkingCalendar],
+    year: int,
+    rule: str,
+    viewer: Actor | None = None,
 ) -> TsmFigures:
     """Count CH01 and CH02 for the reporting year starting in April of ``year``."""
     start, end = reporting_year(year)
@@ -126,16 +134,20 @@ def tsm_figures(
         }
         ch02: dict[tuple[str, int], Ch02Counts] = {}
         issues: list[ExtensionIssue] = []
+        hidden = 0
         for stage in STAGES:
             for row in conn.execute(_ch02_query(stage, start, end)):
                 ch02[(row.tenure, stage)] = Ch02Counts(*(int(v or 0) for v in row[1:]))
-            issues.extend(
-                ExtensionIssue(
-                    r.reference, r.tenure, stage, r.clock, int(r.days), bool(r.beyond), not r.ok
+            for r in conn.execute(_extension_issues(stage, start, end, viewer)):
+                if r.reference is None:
+                    hidden += 1
+                    continue
+                issues.append(
+                    ExtensionIssue(
+                        r.reference, r.tenure, stage, r.clock, int(r.days), bool(r.beyond), not r.ok
+                    )
                 )
-                for r in conn.execute(_extension_issues(stage, start, end))
-            )
-    return TsmFigures(year, start, end, rule, received, ch02, tuple(issues))
+    return TsmFigures(year, start, end, rule, received, ch02, tuple(issues), hidden)
 
 
 def _ch01(start: date, end: date) -> AnySelect:
@@ -223,14 +235,16 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _extension_issues(stage: int, start: date, end: date) -> AnySelect:
+def _extension_issues(stage: int, start: date, end: date, viewer: Actor | None) -> AnySelect:
+    """Each non-compliant extension of a clock of ``stage`` whose response fell in the year;
+    for a case the viewer may not see, the reference comes back NULL (counted, not named)."""
     e, m = case_events, case_milestones
     clock = json_text("clock")
     beyond = json_flag("beyond_cap")
     notified = json_flag("notified_before_due")
     return (
         select(
-            cases.c.reference,
+            if_listable(viewer, cases.c.reference, "reference"),
             cases.c.tenure,
             clock.label("clock"),
             e.c.data["days"].as_integer().label("days"),

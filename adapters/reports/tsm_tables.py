@@ -16,6 +16,7 @@ from adapters.reports.document import (
     text_columns,
 )
 from adapters.reports.tsm import RULE_TEXT, STAGES, TENURES, Ch02Counts, TsmFigures
+from adapters.reports.visibility import not_listed_note
 from engine.reporting import per_thousand, percentage
 
 # -- the document --------------------------------------------------------------------------------
@@ -149,6 +150,11 @@ def _issues_table(figures: TsmFigures) -> Table:
             *text_columns(("why", "Why")),
         ),
         rows,
+        notes=not_listed_note(
+            figures.issues_not_listed,
+            "extension of a restricted case",
+            "extensions of restricted cases",
+        ),
     )
 
 

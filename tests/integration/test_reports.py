@@ -797,6 +797,8 @@ def test_hotspots_flags_unusual_category_area_counts_with_the_cases_behind_them(
             "rate": D("0.50"),
             "p_value": D("0.00175"),
             "history": "0 0 0 0 0 0 0 0 0 0 0 1",
+            "listed": 4,
+            "not_listed": 0,
         },
         {
             "category": "repairs",
@@ -807,6 +809,8 @@ def test_hotspots_flags_unusual_category_area_counts_with_the_cases_behind_them(
             "rate": D("1.00"),
             "p_value": D("0.00366"),
             "history": "1 1 1 1 1 1 1 1 1 1 1 1",
+            "listed": 5,
+            "not_listed": 0,
         },
     ]
     behind = [(r["category"], r["reference"]) for r in document.table("hotspot_cases").rows]
