@@ -19,6 +19,7 @@ now is skipped, and the edit brings its flags up to date itself.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,19 +27,12 @@ from datetime import date, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
-from adapters.db.flag_writes import write_flag_changes
-from adapters.db.jobs import SqlJobs
-from adapters.db.repository import (
-    DatabaseError,
-    SqlCaseRepository,
-    case_from_row,
-    event_rows,
-)
-from adapters.db.tables import case_events, cases
-from adapters.db.work_items import write_work_items_bulk
+from adapters.db.repository import DatabaseError, SqlCaseRepository, case_from_row
+from adapters.db.sweep_writes import write_batch
+from adapters.db.tables import cases
 from engine.definition import WorkflowDefinition
 from engine.flagging import sync_flags
 from engine.model import Case
@@ -115,14 +109,14 @@ class Sweeper:
         """Bring every due case's flags up to ``as_of``; one transaction per batch."""
         started = datetime.now().timestamp()  # noqa: DTZ005 - a duration, not a timestamp
         summary = SweepSummary(as_of=as_of)
-        after_id = 0
-        while True:
+        due = self._due_ids(as_of)
+        for start in range(0, len(due), self._batch_size):
+            ids = due[start : start + self._batch_size].tolist()
             try:
                 with self._engine.begin() as conn:
-                    batch, counts = self._claim(conn, as_of, after_id)
-                    if not batch:
-                        break
-                    self._process(conn, batch, counts, as_of, summary)
+                    batch, counts = self._claim(conn, as_of, ids)
+                    if batch:
+                        self._process(conn, batch, counts, as_of, summary)
             except DBAPIError as exc:
                 log.error("sweep_batch_failed", batch=summary.batches + 1, error=type(exc).__name__)
                 raise DatabaseError(
@@ -130,24 +124,36 @@ class Sweeper:
                     f"that batch was saved ({summary.batches} earlier batches were); run the "
                     "sweep again to finish"
                 ) from exc
-            after_id = max(c.id for c in batch if c.id is not None)
-            summary.batches += 1
-            summary.cases_checked += len(batch)
+            if batch:
+                summary.batches += 1
+                summary.cases_checked += len(batch)
             if progress is not None:
-                progress(len(batch))
+                progress(len(ids))
         summary.seconds = datetime.now().timestamp() - started  # noqa: DTZ005
         log.info("sweep_finished", **summary.as_dict())
         return summary
 
+    def _due_ids(self, as_of: date) -> array[int]:
+        """The ids of the cases due on ``as_of``, in id order (8 bytes each: 8 MB a million).
+
+        One scan of the partial index of open cases by ``next_flag_on``; each batch then claims
+        its ids again with the due condition, so a case a command brought up to date meanwhile
+        is left alone, and a case that fell due meanwhile waits for the next sweep (the command
+        that made it due brought its flags up to date itself).
+        """
+        stmt = select(cases.c.id).where(*_due(as_of)).order_by(cases.c.id)
+        due: array[int] = array("q")
+        with self._engine.connect() as conn:
+            for chunk in (
+                conn.execution_options(yield_per=10_000).execute(stmt).scalars().partitions()
+            ):
+                due.extend(chunk)
+        return due
+
     def _claim(
-        self, conn: Connection, as_of: date, after_id: int
+        self, conn: Connection, as_of: date, ids: list[int]
     ) -> tuple[list[Case], dict[int, int]]:
-        stmt = (
-            select(cases)
-            .where(*_due(as_of), cases.c.id > after_id)
-            .order_by(cases.c.id)
-            .limit(self._batch_size)
-        )
+        stmt = select(cases).where(*_due(as_of), cases.c.id.in_(ids)).order_by(cases.c.id)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=cases)
         rows = conn.execute(stmt).all()
@@ -171,8 +177,6 @@ class Sweeper:
         summary: SweepSummary,
     ) -> None:
         now = self._clock()
-        events: list[dict[str, Any]] = []
-        case_updates: list[dict[str, Any]] = []
         messages: list[JobSpec] = []
         for case in batch:
             policy = self._policies.get(case.policy_id)
@@ -185,7 +189,6 @@ class Sweeper:
                 as_of,
                 self._team_for(case.category),
             )
-
             if changed:
                 summary.cases_changed += 1
                 for flag in case.pending_flags:
@@ -194,34 +197,9 @@ class Sweeper:
                     summary.cleared[name.rsplit(":", 1)[-1]] += 1
                 for name, _anchor in case.pending_withdrawals:
                     summary.withdrawn[name.rsplit(":", 1)[-1]] += 1
-            assert case.id is not None
-            already = counts[case.id]
-            events.extend(event_rows(case, already))
             if self._notifications is not None and case.pending_events:
                 messages.extend(self._notifications(case, case.pending_events, policy))
-            case_updates.append(
-                {
-                    "b_id": case.id,
-                    "b_next": case.next_flag_on,
-                    "b_count": already + len(case.pending_events),
-                    "b_signature": case.work_signature,
-                }
-            )
-        write_flag_changes(conn, batch)
-        if events:
-            conn.execute(insert(case_events), events)
-        conn.execute(
-            update(cases)
-            .where(cases.c.id == bindparam("b_id"))
-            .values(
-                next_flag_on=bindparam("b_next"),
-                event_count=bindparam("b_count"),
-                work_signature=bindparam("b_signature"),
-            ),
-            case_updates,
-        )
-        write_work_items_bulk(conn, batch, now)
-        SqlJobs(conn).enqueue(messages, now)
+        write_batch(conn, batch, counts, messages, now)
 
 
 def _due(as_of: date) -> tuple[Any, ...]:

@@ -86,7 +86,15 @@ cases = Table(
     CheckConstraint(_in("tenure", TENURES), name="tenure"),
     CheckConstraint("version >= 1", name="version"),
     Index("ix_cases_open_state", "is_open", "state"),
-    Index("ix_cases_next_flag_on", "next_flag_on"),
+    # The sweep's list of due cases (migration 0006): open cases only, with the id, so it is one
+    # index-only scan.
+    Index(
+        "ix_cases_due",
+        "next_flag_on",
+        "id",
+        postgresql_where=text("is_open"),
+        sqlite_where=text("is_open"),
+    ),
     Index("ix_cases_last_contact_at", "last_contact_at"),
     Index("ix_cases_received_on", "received_on"),
     Index("ix_cases_resident_ref", "resident_ref"),
@@ -162,6 +170,16 @@ sweep_runs = Table(
     Column("summary", json_type()),
 )
 
+# Per calendar, the fingerprint the last recompute brought every open case to (migration 0006):
+# the recompute records it here once instead of restamping every case row.
+calendar_states = Table(
+    "calendar_states",
+    metadata,
+    Column("calendar", String(64), primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("recomputed_at", UtcDateTime, nullable=False),
+)
+
 calendar_days = Table(
     "calendar_days",
     metadata,
@@ -198,14 +216,6 @@ work_items = Table(
     Column("closed_by", String(100)),
     Column("outcome", String(200)),
     CheckConstraint("status IN ('open', 'claimed', 'done', 'closed')", name="status"),
-    Index(
-        "ix_work_items_queue",
-        "status",
-        "p_deadline",
-        "p_contact",
-        "p_care",
-        "received_at",
-    ),
     Index(
         "uq_work_items_one_open",
         "case_id",
@@ -267,6 +277,33 @@ Index(
     case_milestones.c.name,
     case_milestones.c.business_date,
     case_milestones.c.case_id,
+)
+# The job worker's claim (adapters/jobs.py; migration 0007): queued jobs in the order run.
+Index(
+    "ix_jobs_queued",
+    jobs.c.run_after,
+    jobs.c.id,
+    postgresql_where=text("status = 'queued'"),
+    sqlite_where=text("status = 'queued'"),
+)
+# The work queue's claim (adapters/db/queue.py; migration 0007): open items in queue order, the
+# index's directions matching the ORDER BY so a claim reads it from the top and stops; and the
+# claimed items by lease end, where expired leases are found. Both partial, so small.
+Index(
+    "ix_work_items_claim",
+    work_items.c.p_deadline,
+    work_items.c.p_contact.desc(),
+    work_items.c.p_care.desc(),
+    work_items.c.received_at,
+    work_items.c.id,
+    postgresql_where=text("status = 'open'"),
+    sqlite_where=text("status = 'open'"),
+)
+Index(
+    "ix_work_items_leases",
+    work_items.c.lease_until,
+    postgresql_where=text("status = 'claimed'"),
+    sqlite_where=text("status = 'claimed'"),
 )
 Index("ix_case_events_kind_case", case_events.c.kind, case_events.c.case_id)
 Index("ix_cases_calendar", cases.c.calendar)

@@ -1,0 +1,337 @@
+"""The sweep's batch writes: a few set-based statements per batch instead of one per row.
+
+A sweep batch writes flags, their events, work items, jobs and each case's schedule
+(``next_flag_on``, the event counter, the work signature). The command path writes one case at a
+time with ``executemany`` (``flag_writes``, ``work_items``, ``jobs``), which on PostgreSQL costs a
+round trip per row; here, on PostgreSQL, new rows go in with one ``COPY`` per table and updates
+with one ``UPDATE ... FROM unnest(...)`` per kind, all on the batch's own connection and so in its
+transaction. SQLite has no such protocol and no round trips to save: it takes the command path's
+functions, which give the same rows.
+
+The work-item rules are the command path's (:mod:`adapters.db.work_items`): open the wanted kinds
+that have no open item, re-rank the changed ones, close the ones no longer needed as ``done`` by
+``system``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from adapters.db.flag_writes import write_flag_changes
+from adapters.db.jobs import DEFAULT_MAX_ATTEMPTS, SqlJobs
+from adapters.db.repository import event_rows
+from adapters.db.tables import case_events, cases, work_items
+from adapters.db.types import jsonable
+from adapters.db.work_items import OPEN_STATES, write_work_items_bulk
+from engine.model import Case
+from engine.ports import JobSpec
+from engine.queue import ItemSpec
+
+_EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "kind",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "data",
+    "before",
+    "after",
+)
+_FLAG_COLUMNS = (
+    "case_id",
+    "name",
+    "kind",
+    "level",
+    "clock",
+    "anchor_on",
+    "raised_on",
+    "cleared_on",
+)
+_ITEM_COLUMNS = (
+    "case_id",
+    "kind",
+    "status",
+    "team",
+    "restricted",
+    "p_deadline",
+    "p_contact",
+    "p_care",
+    "received_at",
+    "reason",
+    "due_on",
+    "created_at",
+)
+_JOB_COLUMNS = (
+    "kind",
+    "case_id",
+    "payload",
+    "status",
+    "attempts",
+    "max_attempts",
+    "run_after",
+    "created_at",
+)
+
+_SCHEDULE_PG = """
+UPDATE cases SET next_flag_on = v.next_on, event_count = v.n, work_signature = v.sig
+FROM unnest(%s::bigint[], %s::date[], %s::int[], %s::text[]) AS v(id, next_on, n, sig)
+WHERE cases.id = v.id
+"""
+_CLEAR_PG = """
+UPDATE case_flags SET cleared_on = v.cleared
+FROM unnest(%s::bigint[], %s::text[], %s::date[], %s::date[]) AS v(case_id, name, anchor, cleared)
+WHERE case_flags.case_id = v.case_id AND case_flags.name = v.name
+  AND case_flags.anchor_on = v.anchor
+"""
+_WITHDRAW_PG = """
+DELETE FROM case_flags
+USING unnest(%s::bigint[], %s::text[], %s::date[]) AS v(case_id, name, anchor)
+WHERE case_flags.case_id = v.case_id AND case_flags.name = v.name
+  AND case_flags.anchor_on = v.anchor
+"""
+_CLOSE_ITEMS_PG = """
+UPDATE work_items SET status = 'done', closed_at = %s, closed_by = 'system', outcome = 'need met'
+WHERE id = ANY(%s::bigint[])
+"""
+_RERANK_ITEMS_PG = """
+UPDATE work_items SET team = v.team, p_deadline = v.p_deadline, p_contact = v.p_contact,
+    p_care = v.p_care, reason = v.reason, due_on = v.due_on
+FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::int[], %s::text[], %s::date[])
+    AS v(id, team, p_deadline, p_contact, p_care, reason, due_on)
+WHERE work_items.id = v.id
+"""
+
+
+def write_batch(
+    conn: Connection,
+    batch: Sequence[Case],
+    counts: dict[int, int],
+    messages: Sequence[JobSpec],
+    now: datetime,
+) -> None:
+    """Write everything the batch's cases have pending, in the caller's transaction.
+
+    ``counts`` is each case's stored event count (its events are numbered after it); the cases'
+    ``next_flag_on`` and ``work_signature`` are written as they are now.
+    """
+    if conn.dialect.name == "postgresql":
+        _write_postgres(conn, batch, counts, messages, now)
+    else:
+        _write_portable(conn, batch, counts, messages, now)
+
+
+def _write_portable(
+    conn: Connection,
+    batch: Sequence[Case],
+    counts: dict[int, int],
+    messages: Sequence[JobSpec],
+    now: datetime,
+) -> None:
+    events: list[dict[str, Any]] = []
+    schedule: list[dict[str, Any]] = []
+    for case in batch:
+        assert case.id is not None
+        already = counts[case.id]
+        events.extend(event_rows(case, already))
+        schedule.append(
+            {
+                "b_id": case.id,
+                "b_next": case.next_flag_on,
+                "b_count": already + len(case.pending_events),
+                "b_signature": case.work_signature,
+            }
+        )
+    write_flag_changes(conn, batch)
+    if events:
+        conn.execute(insert(case_events), events)
+    conn.execute(
+        update(cases)
+        .where(cases.c.id == bindparam("b_id"))
+        .values(
+            next_flag_on=bindparam("b_next"),
+            event_count=bindparam("b_count"),
+            work_signature=bindparam("b_signature"),
+        ),
+        schedule,
+    )
+    write_work_items_bulk(conn, batch, now)
+    SqlJobs(conn).enqueue(messages, now)
+
+
+def _write_postgres(
+    conn: Connection,
+    batch: Sequence[Case],
+    counts: dict[int, int],
+    messages: Sequence[JobSpec],
+    now: datetime,
+) -> None:
+    flags: list[tuple[Any, ...]] = []
+    clears: tuple[list[Any], ...] = ([], [], [], [])
+    withdrawals: tuple[list[Any], ...] = ([], [], [])
+    events: list[tuple[Any, ...]] = []
+    schedule: tuple[list[Any], ...] = ([], [], [], [])
+    for case in batch:
+        case_id = case.id
+        assert case_id is not None
+        for f in case.pending_flags:
+            flags.append(
+                (case_id, f.name, f.kind, f.level, f.clock, f.anchor_on, f.raised_on, f.cleared_on)
+            )
+        for (name, anchor), cleared in case.pending_clears:
+            for column, value in zip(clears, (case_id, name, anchor, cleared), strict=True):
+                column.append(value)
+        for name, anchor in case.pending_withdrawals:
+            for column, value in zip(withdrawals, (case_id, name, anchor), strict=True):
+                column.append(value)
+        case.pending_flags.clear()
+        case.pending_clears.clear()
+        case.pending_withdrawals.clear()
+        already = counts[case_id]
+        for i, e in enumerate(case.pending_events, start=already + 1):
+            events.append(
+                (
+                    case_id,
+                    i,
+                    e.kind,
+                    e.occurred_at,
+                    e.recorded_at,
+                    e.actor,
+                    Jsonb(jsonable(e.data)),
+                    Jsonb(jsonable(e.before)),
+                    Jsonb(jsonable(e.after)),
+                )
+            )
+        values = (
+            case_id,
+            case.next_flag_on,
+            already + len(case.pending_events),
+            case.work_signature,
+        )
+        for column, value in zip(schedule, values, strict=True):
+            column.append(value)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur:
+        _copy(cur, "case_flags", _FLAG_COLUMNS, flags)
+        if clears[0]:
+            cur.execute(_CLEAR_PG, clears)
+        if withdrawals[0]:
+            cur.execute(_WITHDRAW_PG, withdrawals)
+        _copy(cur, "case_events", _EVENT_COLUMNS, events)
+        cur.execute(_SCHEDULE_PG, schedule)
+        _write_items_postgres(conn, cur, batch, now)
+        ids = {c.reference: c.id for c in batch}
+        _copy(
+            cur,
+            "jobs",
+            _JOB_COLUMNS,
+            (
+                (
+                    spec.kind,
+                    ids.get(spec.reference) if spec.reference else None,
+                    Jsonb(jsonable(dict(spec.payload))),
+                    "queued",
+                    0,
+                    DEFAULT_MAX_ATTEMPTS,
+                    spec.run_after or now,
+                    now,
+                )
+                for spec in messages
+            ),
+        )
+
+
+def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """``COPY table (columns) FROM STDIN`` of ``rows``; nothing is sent when there are none."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write_row(first)
+        for row in it:
+            copy.write_row(row)
+
+
+def _write_items_postgres(conn: Connection, cur: Any, batch: Sequence[Case], now: datetime) -> None:
+    """The rules of ``work_items.write_work_items_bulk`` with one statement per kind of write."""
+    changed = [c for c in batch if c.pending_items is not None]
+    if not changed:
+        return
+    existing: dict[tuple[int, str], Any] = {}
+    unknown = [c.id for c in changed if c.open_items is None]
+    if unknown:
+        existing.update(
+            ((row.case_id, row.kind), row)
+            for row in conn.execute(
+                select(work_items).where(
+                    work_items.c.case_id.in_(unknown), work_items.c.status.in_(OPEN_STATES)
+                )
+            )
+        )
+    for case in changed:
+        if case.open_items is not None:
+            assert case.id is not None
+            existing.update(((case.id, kind), row) for kind, row in case.open_items.items())
+            case.open_items = None
+    by_case: dict[int, list[tuple[str, Any]]] = {}
+    for (case_id, kind), row in existing.items():
+        by_case.setdefault(case_id, []).append((kind, row))
+    closes: list[int] = []
+    reranks: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    inserts: list[tuple[Any, ...]] = []
+    for case in changed:
+        desired: dict[str, ItemSpec] = case.pending_items or {}
+        case.pending_items = None
+        assert case.id is not None
+        for kind, row in by_case.get(case.id, ()):
+            if kind not in desired:
+                closes.append(row.id)
+        for kind, spec in desired.items():
+            values = (
+                spec.team,
+                spec.p_deadline,
+                spec.p_contact,
+                spec.p_care,
+                spec.reason[:200],
+                spec.due_on,
+            )
+            current = existing.get((case.id, kind))
+            if current is None:
+                inserts.append(
+                    (
+                        case.id,
+                        kind,
+                        "open",
+                        spec.team,
+                        case.restricted,
+                        spec.p_deadline,
+                        spec.p_contact,
+                        spec.p_care,
+                        case.received_at,
+                        spec.reason[:200],
+                        spec.due_on,
+                        now,
+                    )
+                )
+            elif (
+                current.team,
+                current.p_deadline,
+                current.p_contact,
+                current.p_care,
+                current.reason,
+                current.due_on,
+            ) != values:
+                for column, value in zip(reranks, (current.id, *values), strict=True):
+                    column.append(value)
+    if closes:
+        cur.execute(_CLOSE_ITEMS_PG, (now, closes))
+    if reranks[0]:
+        cur.execute(_RERANK_ITEMS_PG, reranks)
+    _copy(cur, "work_items", _ITEM_COLUMNS, inserts)
