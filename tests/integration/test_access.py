@@ -8,6 +8,7 @@ module: ``maggie`` is a complaints manager, ``tess`` on the complaints team, ``a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -151,7 +152,34 @@ DENIED_READS: list[tuple[str, Callable[[ComplaintsService, str, str], Any]]] = [
             ref, actor=who, description="d", owner="o", due_on=date(2025, 7, 1)
         ),
     ),
+    ("complete_action", lambda s, ref, who: s.complete_action(ref, actor=who, number=1)),
+    ("escalate", lambda s, ref, who: s.escalate(ref, actor=who)),
+    ("agree_updates", lambda s, ref, who: s.agree_updates(ref, actor=who, every=5)),
+    ("decline", lambda s, ref, who: s.decline(ref, actor=who, exclusion="x", reason="r")),
+    ("refer", lambda s, ref, who: s.refer(ref, actor=who)),
+    (
+        "resolve",
+        lambda s, ref, who: s.resolve(
+            ref, actor=who, agreed_outcome="o", told_how_to_complain=True
+        ),
+    ),
 ]
+
+
+def test_every_case_path_of_the_service_is_in_the_restricted_case_table() -> None:
+    """A new command taking a reference must join DENIED_READS (and so be proven to hide
+    restricted cases), or this fails."""
+    covered = {path.replace("-stage", "") for path, _ in DENIED_READS}
+    covered |= {"record_contact"} if "contact" in covered else set()
+    case_paths = {
+        name
+        for name, member in vars(ComplaintsService).items()
+        if callable(member)
+        and not name.startswith("_")
+        and next(iter(list(inspect.signature(member).parameters)[1:2]), "") == "reference"
+    }
+    assert case_paths, "no method takes a reference?"
+    assert case_paths - covered == set()
 
 
 @pytest.mark.parametrize("who", ["colin", "audrey"])
