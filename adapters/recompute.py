@@ -9,7 +9,15 @@ and one transaction per calendar:
 3. appends one ``deadline_moved`` event per moved clock (old and new dates) to each case's
    timeline, numbered after the case's existing events,
 4. marks those cases due for the next sweep (``next_flag_on``), which re-evaluates their flags,
-5. stamps every open case of the calendar with the new fingerprint.
+5. records the new fingerprint for the calendar in ``calendar_states``: every open case of the
+   calendar is now on it, moved or not, so the unmoved cases are not rewritten (a restamp of
+   every case row cost as much as the plain ``UPDATE`` of the whole table). A case's own
+   ``calendar_fingerprint`` is the calendar it was opened (or last moved) on.
+
+A case opened on an old calendar after a recompute (a process that had not reloaded the
+calendar yet) still makes the calendar stale: :func:`stale_calendars` looks for open cases of an
+old fingerprint opened since shortly before the last recompute, and the recompute restamps those
+few, so the check settles.
 
 Stopped clocks are history and keep the dates they were judged by. Nothing is read into Python
 per case, so the cost is a couple of set-based statements however many cases there are.
@@ -20,11 +28,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Date, Engine, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, Date, Engine, bindparam, delete, insert, select, text, update
 
-from adapters.db.tables import calendar_days, cases
+from adapters.db.tables import calendar_days, calendar_states, cases
 from adapters.db.types import UtcDateTime
 from sla.calendar import WorkingCalendar
 
@@ -45,22 +54,59 @@ def calendars_in_use(db_engine: Engine) -> list[str]:
         return sorted(conn.execute(stmt).scalars())
 
 
+# How long before a recompute a case opened on an old calendar may have committed after it (its
+# transaction began before the recompute's and ended after): such cases still count as stale.
+RACE_MARGIN = timedelta(minutes=10)
+
+
 def stale_calendars(
     db_engine: Engine, calendars: Callable[[str], WorkingCalendar]
 ) -> dict[str, str]:
-    """Calendars whose open cases were computed with another fingerprint: name -> current."""
+    """Calendars whose open cases were computed with another fingerprint: name -> current.
+
+    A calendar is stale when its last recompute (``calendar_states``) was to another fingerprint
+    or it never had one and an open case is on another fingerprint, or when a case on another
+    fingerprint was opened since shortly before that recompute.
+    """
     with db_engine.connect() as conn:
+        states = {
+            row.calendar: row
+            for row in conn.execute(
+                select(calendar_states.c.calendar, calendar_states.c.fingerprint,
+                       calendar_states.c.recomputed_at)
+            )
+        }  # fmt: skip
         rows = conn.execute(
             select(cases.c.calendar, cases.c.calendar_fingerprint)
             .where(cases.c.is_open.is_(True))
             .distinct()
         ).all()
-    stale: dict[str, str] = {}
-    for name, fingerprint in rows:
-        current = calendars(name).fingerprint
-        if fingerprint != current:
-            stale[name] = current
+        stale: dict[str, str] = {}
+        for name, fingerprint in rows:
+            current = calendars(name).fingerprint
+            if fingerprint == current or name in stale:
+                continue
+            state = states.get(name)
+            if state is None or state.fingerprint != current:
+                stale[name] = current
+                continue
+            since = state.recomputed_at - RACE_MARGIN
+            late = conn.execute(
+                select(cases.c.id)
+                .where(*_behind(name, current), cases.c.created_at >= since)
+                .limit(1)
+            ).first()
+            if late is not None:
+                stale[name] = current
     return stale
+
+
+def _behind(name: str, fingerprint: str) -> tuple[Any, ...]:
+    return (
+        cases.c.calendar == name,
+        cases.c.is_open.is_(True),
+        cases.c.calendar_fingerprint != fingerprint,
+    )
 
 
 def recompute(
@@ -156,11 +202,6 @@ FROM (SELECT case_id, COUNT(*) AS moved FROM recompute_moved GROUP BY case_id) p
 WHERE cases.id = per_case.case_id
 """
 
-_RESTAMP = """
-UPDATE cases SET calendar_fingerprint = :fingerprint
-WHERE calendar = :cal AND is_open AND calendar_fingerprint <> :fingerprint
-"""
-
 
 def _recompute_calendar(
     conn: Connection, calendar: WorkingCalendar, now: datetime, as_of: date
@@ -183,9 +224,32 @@ def _recompute_calendar(
         # Moved cases take the new fingerprint here, so the restamp below touches each case
         # row at most once.
         conn.execute(mark, {"today": as_of, "fingerprint": calendar.fingerprint})
-    restamped = conn.execute(
-        text(_RESTAMP), {"cal": calendar.name, "fingerprint": calendar.fingerprint}
-    ).rowcount
+    # The few unmoved cases opened on an old calendar since shortly before the last recompute
+    # (see ``stale_calendars``) take the new fingerprint, so the check settles; the others are
+    # covered by the calendar's state.
+    previous = conn.execute(
+        select(calendar_states.c.recomputed_at).where(calendar_states.c.calendar == calendar.name)
+    ).scalar()
+    restamped = 0
+    if previous is not None:
+        restamped = conn.execute(
+            update(cases)
+            .where(
+                *_behind(calendar.name, calendar.fingerprint),
+                cases.c.created_at >= previous - RACE_MARGIN,
+            )
+            .values(calendar_fingerprint=calendar.fingerprint)
+        ).rowcount
+    _record_state(conn, calendar, now)
     conn.execute(text("DROP TABLE recompute_moved"))
-    # Moved cases were restamped by the mark; the count covers both statements.
     return int(moved_cases), int(clocks), int(restamped) + (int(moved_cases) if clocks else 0)
+
+
+def _record_state(conn: Connection, calendar: WorkingCalendar, now: datetime) -> None:
+    """Record that every open case of the calendar is on its current fingerprint."""
+    values = {"fingerprint": calendar.fingerprint, "recomputed_at": now}
+    done = conn.execute(
+        update(calendar_states).where(calendar_states.c.calendar == calendar.name).values(**values)
+    ).rowcount
+    if not done:
+        conn.execute(insert(calendar_states).values(calendar=calendar.name, **values))
