@@ -21,17 +21,19 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, RootTransaction, func, select
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db.repository import DatabaseError, SqlCaseRepository, case_from_row
-from adapters.db.sweep_writes import write_batch
+from adapters.db.sweep_writes import BatchWrite, prepare_batch
 from adapters.db.tables import cases
 from engine.definition import WorkflowDefinition
 from engine.flagging import sync_flags
@@ -110,28 +112,110 @@ class Sweeper:
         started = datetime.now().timestamp()  # noqa: DTZ005 - a duration, not a timestamp
         summary = SweepSummary(as_of=as_of)
         due = self._due_ids(as_of)
-        for start in range(0, len(due), self._batch_size):
-            ids = due[start : start + self._batch_size].tolist()
-            try:
-                with self._engine.begin() as conn:
-                    batch, counts = self._claim(conn, as_of, ids)
-                    if batch:
-                        self._process(conn, batch, counts, as_of, summary)
-            except DBAPIError as exc:
-                log.error("sweep_batch_failed", batch=summary.batches + 1, error=type(exc).__name__)
-                raise DatabaseError(
-                    f"the database failed during sweep batch {summary.batches + 1}: nothing of "
-                    f"that batch was saved ({summary.batches} earlier batches were); run the "
-                    "sweep again to finish"
-                ) from exc
-            if batch:
-                summary.batches += 1
-                summary.cases_checked += len(batch)
-            if progress is not None:
-                progress(len(ids))
+        chunks = (
+            due[start : start + self._batch_size].tolist()
+            for start in range(0, len(due), self._batch_size)
+        )
+        if self._engine.dialect.name == "postgresql":
+            self._run_overlapped(chunks, as_of, summary, progress)
+        else:
+            self._run_serial(chunks, as_of, summary, progress)
         summary.seconds = datetime.now().timestamp() - started  # noqa: DTZ005
         log.info("sweep_finished", **summary.as_dict())
         return summary
+
+    def _run_serial(
+        self,
+        chunks: Iterable[list[int]],
+        as_of: date,
+        summary: SweepSummary,
+        progress: Progress | None,
+    ) -> None:
+        for ids in chunks:
+            with self._failures(summary), self._engine.begin() as conn:
+                batch, counts = self._claim(conn, as_of, ids)
+                if batch:
+                    _write(conn, self._process(conn, batch, counts, as_of, summary))
+            self._done(summary, len(batch), len(ids), progress)
+
+    def _run_overlapped(
+        self,
+        chunks: Iterable[list[int]],
+        as_of: date,
+        summary: SweepSummary,
+        progress: Progress | None,
+    ) -> None:
+        """Claim and evaluate each batch while the previous one is written and committed.
+
+        Each batch keeps its own connection and transaction from its claim to its commit; a
+        single writer thread commits them in order, and the next batch is handed over only
+        when the previous one has committed, so at most two are open and a failure leaves the
+        same committed prefix as the serial loop (the batch after a failed one rolls back).
+        PostgreSQL only: the batches lock disjoint rows. The database does the writes while
+        Python evaluates the next batch.
+        """
+        inflight: tuple[Future[None], int, int] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
+            try:
+                for ids in chunks:
+                    with self._failures(summary):
+                        conn = self._engine.connect()
+                        try:
+                            tx = conn.begin()
+                            batch, counts = self._claim(conn, as_of, ids)
+                            plan = (
+                                self._process(conn, batch, counts, as_of, summary)
+                                if batch
+                                else None
+                            )
+                            if inflight is not None:
+                                self._settle(inflight, summary, progress)
+                                inflight = None
+                        except BaseException:
+                            conn.close()  # rolls the batch back
+                            raise
+                    future = writer.submit(_finish, conn, tx, plan)
+                    inflight = (future, len(batch), len(ids))
+                if inflight is not None:
+                    self._settle(inflight, summary, progress)
+                    inflight = None
+            finally:
+                if inflight is not None:  # leaving on an error: let the batch in flight end
+                    inflight[0].exception()
+
+    def _settle(
+        self,
+        inflight: tuple[Future[None], int, int],
+        summary: SweepSummary,
+        progress: Progress | None,
+    ) -> None:
+        future, cases_in_batch, ids_in_chunk = inflight
+        with self._failures(summary):
+            future.result()
+        self._done(summary, cases_in_batch, ids_in_chunk, progress)
+
+    @staticmethod
+    def _done(
+        summary: SweepSummary, cases_in_batch: int, ids_in_chunk: int, progress: Progress | None
+    ) -> None:
+        if cases_in_batch:
+            summary.batches += 1
+            summary.cases_checked += cases_in_batch
+        if progress is not None:
+            progress(ids_in_chunk)
+
+    @staticmethod
+    @contextmanager
+    def _failures(summary: SweepSummary) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            log.error("sweep_batch_failed", batch=summary.batches + 1, error=type(exc).__name__)
+            raise DatabaseError(
+                f"the database failed during sweep batch {summary.batches + 1}: nothing of "
+                f"that batch was saved ({summary.batches} earlier batches were); run the "
+                "sweep again to finish"
+            ) from exc
 
     def _due_ids(self, as_of: date) -> array[int]:
         """The ids of the cases due on ``as_of``, in id order (8 bytes each: 8 MB a million).
@@ -175,7 +259,8 @@ class Sweeper:
         counts: dict[int, int],
         as_of: date,
         summary: SweepSummary,
-    ) -> None:
+    ) -> BatchWrite:
+        """Evaluate the batch's flags and work; the writes they call for, still to execute."""
         now = self._clock()
         messages: list[JobSpec] = []
         for case in batch:
@@ -199,7 +284,22 @@ class Sweeper:
                     summary.withdrawn[name.rsplit(":", 1)[-1]] += 1
             if self._notifications is not None and case.pending_events:
                 messages.extend(self._notifications(case, case.pending_events, policy))
-        write_batch(conn, batch, counts, messages, now)
+        return prepare_batch(conn.dialect.name, batch, counts, messages, now)
+
+
+def _finish(conn: Connection, tx: RootTransaction, plan: BatchWrite | None) -> None:
+    """Write a prepared batch and commit it, on the connection that claimed it (writer thread)."""
+    try:
+        if plan is not None:
+            _write(conn, plan)
+        tx.commit()
+    finally:
+        conn.close()  # rolls back if the commit was not reached
+
+
+def _write(conn: Connection, plan: BatchWrite) -> None:
+    """Run a batch's writes in its transaction (one seam, for the kill tests)."""
+    plan.execute(conn)
 
 
 def _due(as_of: date) -> tuple[Any, ...]:

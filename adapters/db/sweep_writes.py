@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -108,93 +108,123 @@ WHERE work_items.id = v.id
 """
 
 
-def write_batch(
-    conn: Connection,
+class BatchWrite(Protocol):
+    """A batch's writes, prepared from its cases; ``execute`` runs them on the batch's
+    connection (the one that claimed the cases), in its transaction."""
+
+    def execute(self, conn: Connection) -> None: ...
+
+
+def prepare_batch(
+    dialect: str,
     batch: Sequence[Case],
     counts: dict[int, int],
     messages: Sequence[JobSpec],
     now: datetime,
-) -> None:
-    """Write everything the batch's cases have pending, in the caller's transaction.
+) -> BatchWrite:
+    """The writes of everything the batch's cases have pending.
 
     ``counts`` is each case's stored event count (its events are numbered after it); the cases'
-    ``next_flag_on`` and ``work_signature`` are written as they are now.
+    ``next_flag_on`` and ``work_signature`` are written as they are now. On PostgreSQL the rows
+    are built here, so the caller can build the next batch's while this one is written.
     """
-    if conn.dialect.name == "postgresql":
-        _write_postgres(conn, batch, counts, messages, now)
-    else:
-        _write_portable(conn, batch, counts, messages, now)
+    if dialect == "postgresql":
+        return _PostgresWrite(batch, counts, messages, now)
+    return _PortableWrite(batch, counts, messages, now)
 
 
-def _write_portable(
-    conn: Connection,
-    batch: Sequence[Case],
-    counts: dict[int, int],
-    messages: Sequence[JobSpec],
-    now: datetime,
-) -> None:
-    events: list[dict[str, Any]] = []
-    schedule: list[dict[str, Any]] = []
-    for case in batch:
-        assert case.id is not None
-        already = counts[case.id]
-        events.extend(event_rows(case, already))
-        schedule.append(
-            {
-                "b_id": case.id,
-                "b_next": case.next_flag_on,
-                "b_count": already + len(case.pending_events),
-                "b_signature": case.work_signature,
-            }
+class _PortableWrite:
+    def __init__(
+        self,
+        batch: Sequence[Case],
+        counts: dict[int, int],
+        messages: Sequence[JobSpec],
+        now: datetime,
+    ) -> None:
+        self.batch, self.counts, self.messages, self.now = batch, counts, messages, now
+
+    def execute(self, conn: Connection) -> None:
+        events: list[dict[str, Any]] = []
+        schedule: list[dict[str, Any]] = []
+        for case in self.batch:
+            assert case.id is not None
+            already = self.counts[case.id]
+            events.extend(event_rows(case, already))
+            schedule.append(
+                {
+                    "b_id": case.id,
+                    "b_next": case.next_flag_on,
+                    "b_count": already + len(case.pending_events),
+                    "b_signature": case.work_signature,
+                }
+            )
+        write_flag_changes(conn, self.batch)
+        if events:
+            conn.execute(insert(case_events), events)
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == bindparam("b_id"))
+            .values(
+                next_flag_on=bindparam("b_next"),
+                event_count=bindparam("b_count"),
+                work_signature=bindparam("b_signature"),
+            ),
+            schedule,
         )
-    write_flag_changes(conn, batch)
-    if events:
-        conn.execute(insert(case_events), events)
-    conn.execute(
-        update(cases)
-        .where(cases.c.id == bindparam("b_id"))
-        .values(
-            next_flag_on=bindparam("b_next"),
-            event_count=bindparam("b_count"),
-            work_signature=bindparam("b_signature"),
-        ),
-        schedule,
-    )
-    write_work_items_bulk(conn, batch, now)
-    SqlJobs(conn).enqueue(messages, now)
+        write_work_items_bulk(conn, self.batch, self.now)
+        SqlJobs(conn).enqueue(self.messages, self.now)
 
 
-def _write_postgres(
-    conn: Connection,
-    batch: Sequence[Case],
-    counts: dict[int, int],
-    messages: Sequence[JobSpec],
-    now: datetime,
-) -> None:
-    flags: list[tuple[Any, ...]] = []
-    clears: tuple[list[Any], ...] = ([], [], [], [])
-    withdrawals: tuple[list[Any], ...] = ([], [], [])
-    events: list[tuple[Any, ...]] = []
-    schedule: tuple[list[Any], ...] = ([], [], [], [])
-    for case in batch:
+class _PostgresWrite:
+    def __init__(
+        self,
+        batch: Sequence[Case],
+        counts: dict[int, int],
+        messages: Sequence[JobSpec],
+        now: datetime,
+    ) -> None:
+        self.batch, self.now = batch, now
+        self.flags: list[tuple[Any, ...]] = []
+        self.clears: tuple[list[Any], ...] = ([], [], [], [])
+        self.withdrawals: tuple[list[Any], ...] = ([], [], [])
+        self.events: list[tuple[Any, ...]] = []
+        self.schedule: tuple[list[Any], ...] = ([], [], [], [])
+        for case in batch:
+            self._add(case, counts)
+        ids = {c.reference: c.id for c in batch}
+        self.jobs = [
+            (
+                spec.kind,
+                ids.get(spec.reference) if spec.reference else None,
+                Jsonb(jsonable(dict(spec.payload))),
+                "queued",
+                0,
+                DEFAULT_MAX_ATTEMPTS,
+                spec.run_after or now,
+                now,
+            )
+            for spec in messages
+        ]
+
+    def _add(self, case: Case, counts: dict[int, int]) -> None:
         case_id = case.id
         assert case_id is not None
         for f in case.pending_flags:
-            flags.append(
+            self.flags.append(
                 (case_id, f.name, f.kind, f.level, f.clock, f.anchor_on, f.raised_on, f.cleared_on)
             )
         for (name, anchor), cleared in case.pending_clears:
-            for column, value in zip(clears, (case_id, name, anchor, cleared), strict=True):
+            for column, value in zip(self.clears, (case_id, name, anchor, cleared), strict=True):
                 column.append(value)
         for name, anchor in case.pending_withdrawals:
-            for column, value in zip(withdrawals, (case_id, name, anchor), strict=True):
+            for column, value in zip(self.withdrawals, (case_id, name, anchor), strict=True):
                 column.append(value)
         case.pending_flags.clear()
         case.pending_clears.clear()
         case.pending_withdrawals.clear()
         already = counts[case_id]
         for i, e in enumerate(case.pending_events, start=already + 1):
-            events.append(
+            self.events.append(
                 (
                     case_id,
                     i,
@@ -207,44 +237,24 @@ def _write_postgres(
                     Jsonb(jsonable(e.after)),
                 )
             )
-        values = (
-            case_id,
-            case.next_flag_on,
-            already + len(case.pending_events),
-            case.work_signature,
-        )
-        for column, value in zip(schedule, values, strict=True):
+        count = already + len(case.pending_events)
+        values = (case_id, case.next_flag_on, count, case.work_signature)
+        for column, value in zip(self.schedule, values, strict=True):
             column.append(value)
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur:
-        _copy(cur, "case_flags", _FLAG_COLUMNS, flags)
-        if clears[0]:
-            cur.execute(_CLEAR_PG, clears)
-        if withdrawals[0]:
-            cur.execute(_WITHDRAW_PG, withdrawals)
-        _copy(cur, "case_events", _EVENT_COLUMNS, events)
-        cur.execute(_SCHEDULE_PG, schedule)
-        _write_items_postgres(conn, cur, batch, now)
-        ids = {c.reference: c.id for c in batch}
-        _copy(
-            cur,
-            "jobs",
-            _JOB_COLUMNS,
-            (
-                (
-                    spec.kind,
-                    ids.get(spec.reference) if spec.reference else None,
-                    Jsonb(jsonable(dict(spec.payload))),
-                    "queued",
-                    0,
-                    DEFAULT_MAX_ATTEMPTS,
-                    spec.run_after or now,
-                    now,
-                )
-                for spec in messages
-            ),
-        )
+
+    def execute(self, conn: Connection) -> None:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            _copy(cur, "case_flags", _FLAG_COLUMNS, self.flags)
+            if self.clears[0]:
+                cur.execute(_CLEAR_PG, self.clears)
+            if self.withdrawals[0]:
+                cur.execute(_WITHDRAW_PG, self.withdrawals)
+            _copy(cur, "case_events", _EVENT_COLUMNS, self.events)
+            cur.execute(_SCHEDULE_PG, self.schedule)
+            _write_items_postgres(conn, cur, self.batch, self.now)
+            _copy(cur, "jobs", _JOB_COLUMNS, self.jobs)
 
 
 def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:

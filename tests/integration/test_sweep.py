@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from support import FakeClock, london
 
+from adapters import sweep as sweep_module
 from adapters.bootstrap import build_service, build_sweep_runner
 from adapters.db.connection import create_db_engine
 from adapters.db.migrate import upgrade
@@ -377,16 +378,16 @@ def test_a_sweep_killed_in_its_second_batch_and_rerun_ends_like_an_uninterrupted
     sweeper = world.sweeper(batch_size=2)
     assert sweeper.due_count(DN) == 6
 
-    original = Sweeper._process
+    original = sweep_module._write
     calls = {"n": 0}
 
-    def dies_in_batch_two(self: Sweeper, *args: Any, **kwargs: Any) -> None:
+    def dies_in_batch_two(conn: Any, plan: Any) -> None:
         calls["n"] += 1
-        original(self, *args, **kwargs)
+        original(conn, plan)
         if calls["n"] == 2:
             raise Killed("killed after writing batch 2, before its commit")
 
-    monkeypatch.setattr(Sweeper, "_process", dies_in_batch_two)
+    monkeypatch.setattr(sweep_module, "_write", dies_in_batch_two)
     with pytest.raises(Killed):
         sweeper.run(DN)
     monkeypatch.undo()
