@@ -11,6 +11,10 @@ from sqlalchemy import Connection, insert
 from adapters.db.tables import case_milestones, case_responses
 from engine.model import Case
 
+# Built once; ``inline``: no implicit ``RETURNING``, as these may run pipelined (connection.py).
+_INSERT_MILESTONES = insert(case_milestones).inline()
+_INSERT_RESPONSES = insert(case_responses).inline()
+
 
 def facts_of(case: Case) -> frozenset[str]:
     """Keys of the facts a case already has: ``m:<milestone>`` and ``r:<stage>``."""
@@ -32,7 +36,7 @@ def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> N
         if f"m:{name}" not in known
     ]
     if new_milestones:
-        conn.execute(insert(case_milestones), new_milestones)
+        conn.execute(_INSERT_MILESTONES, new_milestones)
     responses = case.records.get("responses", {})
     new_responses = []
     for stage, response in responses.items():
@@ -53,4 +57,4 @@ def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> N
             }
         )
     if new_responses:
-        conn.execute(insert(case_responses), new_responses)
+        conn.execute(_INSERT_RESPONSES, new_responses)

@@ -16,6 +16,11 @@ _CROSSING = (
     case_flags.c.anchor_on == bindparam("b_anchor"),
 )
 
+# Built once: the parameters carry the values (see repository.py on the cost of building).
+_INSERT = insert(case_flags).inline()  # no implicit RETURNING id: it may be pipelined
+_CLEAR = update(case_flags).where(*_CROSSING).values(cleared_on=bindparam("b_cleared"))
+_WITHDRAW = delete(case_flags).where(*_CROSSING)
+
 
 def flag_rows(case: Case) -> list[dict[str, Any]]:
     """Rows for the case's newly raised flags."""
@@ -53,10 +58,8 @@ def write_flag_changes(conn: Connection, batch: Sequence[Case]) -> None:
         case.pending_clears.clear()
         case.pending_withdrawals.clear()
     if raises:
-        conn.execute(insert(case_flags), raises)
+        conn.execute(_INSERT, raises)
     if clears:
-        conn.execute(
-            update(case_flags).where(*_CROSSING).values(cleared_on=bindparam("b_cleared")), clears
-        )
+        conn.execute(_CLEAR, clears)
     if withdrawals:
-        conn.execute(delete(case_flags).where(*_CROSSING), withdrawals)
+        conn.execute(_WITHDRAW, withdrawals)

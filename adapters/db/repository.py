@@ -4,19 +4,25 @@ Saving is optimistic: ``UPDATE cases ... WHERE id = :id AND version = :loaded`` 
 count means someone else wrote first, so the transaction is abandoned with ``ConcurrencyError``.
 Events are inserted in the same transaction with consecutive per-case sequence numbers, which a
 unique constraint also protects.
+
+Every statement a command sends is built once, at import, with bound parameters (values go in
+``execute``'s parameters, not in the statement): constructing ``select(...)``/``update(...)``
+per call, and generating its cache key, was most of a command's CPU (``bench/lifecycle.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.db.case_parts import load_parts
+from adapters.db.connection import pipelined
 from adapters.db.facts import facts_of as _facts
 from adapters.db.facts import write_report_facts
 from adapters.db.flag_writes import write_flag_changes
@@ -37,6 +43,56 @@ from sla.timezone import london_date
 
 class DatabaseError(ComplaintsError):
     """The database failed or went away; nothing of the command was written."""
+
+
+_BY_REFERENCE = select(cases).where(cases.c.reference == bindparam("b_ref"))
+# PostgreSQL: hold the row until commit so a sweep batch and a command never interleave on one
+# case (SQLite's BEGIN IMMEDIATE already serialises writers; it renders no FOR UPDATE).
+_BY_REFERENCE_LOCKED = _BY_REFERENCE.with_for_update()
+_INSERT_CASE = insert(cases).returning(cases.c.id)
+_INSERT_EVENTS = insert(case_events).inline()  # no implicit RETURNING id: it may be pipelined
+# The columns to set come from the parameters' keys; the sweep appends events without bumping
+# the version, so the sequence numbers come from the row as updated, not from what was read.
+_UPDATE_LOCKED_CASE = (
+    update(cases)
+    .where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version"))
+    .values(event_count=cases.c.event_count + bindparam("b_added"))
+)
+_UPDATE_CASE = _UPDATE_LOCKED_CASE.returning(cases.c.event_count)
+_BUMP_COUNTER = (
+    update(reference_counters)
+    .where(
+        reference_counters.c.prefix == bindparam("b_prefix"),
+        reference_counters.c.year == bindparam("b_year"),
+    )
+    .values(last_number=reference_counters.c.last_number + 1)
+    .returning(reference_counters.c.last_number)
+)
+_NEW_COUNTER = {
+    name: dialect.insert(reference_counters).on_conflict_do_nothing()
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_CLOCK_VALUES = (
+    "label",
+    "started_on",
+    "base_days",
+    "extended_days",
+    "due_on",
+    "stopped_on",
+    "stop_reason",
+)
+
+
+def _clock_upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(case_clocks)
+    return stmt.on_conflict_do_update(
+        index_elements=[case_clocks.c.case_id, case_clocks.c.clock],
+        set_={name: stmt.excluded[name] for name in _CLOCK_VALUES},
+    )
+
+
+# Changed and new clocks in one statement (the primary key is the case and the clock's name).
+_UPSERT_CLOCKS = {"postgresql": _clock_upsert(postgresql), "sqlite": _clock_upsert(sqlite)}
 
 
 _CASE_COLUMNS = (
@@ -132,24 +188,26 @@ class SqlCaseRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
-        # What was loaded, to write only clocks that changed and to number new events.
-        self._loaded: dict[int, tuple[int, dict[str, dict[str, Any]], frozenset[str]]] = {}
+        # What was loaded, to write only clocks that changed and to number new events, and
+        # whether the row is locked by this transaction (its event count cannot move then).
+        self._loaded: dict[int, tuple[int, dict[str, dict[str, Any]], frozenset[str], bool]] = {}
 
     # -- reads ---------------------------------------------------------------------------------
 
     def get(self, reference: str, *, lock: bool = False) -> Case:
-        stmt = select(cases).where(cases.c.reference == reference)
-        if lock:
-            # PostgreSQL: hold the row until commit so a sweep batch and a command never
-            # interleave on one case (SQLite's BEGIN IMMEDIATE already serialises writers).
-            stmt = stmt.with_for_update()
-        row = self._conn.execute(stmt).first()
+        stmt = _BY_REFERENCE_LOCKED if lock else _BY_REFERENCE
+        row = self._conn.execute(stmt, {"b_ref": reference}).first()
         if row is None:
             raise CaseNotFoundError(reference)
         case = case_from_row(row)
         assert case.id is not None
         load_parts(self._conn, case)
-        self._loaded[case.id] = (row._mapping["event_count"], _clock_rows(case), _facts(case))
+        self._loaded[case.id] = (
+            row._mapping["event_count"],
+            _clock_rows(case),
+            _facts(case),
+            lock and self._conn.dialect.name == "postgresql",
+        )
         return case
 
     def load_clocks(self, case_ids: Sequence[int]) -> dict[int, dict[str, ClockState]]:
@@ -251,28 +309,14 @@ class SqlCaseRepository:
     # -- writes --------------------------------------------------------------------------------
 
     def next_reference(self, prefix: str, year: int) -> str:
-        table = reference_counters
-        bumped = self._conn.execute(
-            update(table)
-            .where(table.c.prefix == prefix, table.c.year == year)
-            .values(last_number=table.c.last_number + 1)
-            .returning(table.c.last_number)
-        ).scalar()
+        key = {"b_prefix": prefix, "b_year": year}
+        bumped = self._conn.execute(_BUMP_COUNTER, key).scalar()
         if bumped is None:
-            dialect_insert = (
-                postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-            )
             self._conn.execute(
-                dialect_insert(table)
-                .values(prefix=prefix, year=year, last_number=0)
-                .on_conflict_do_nothing()
+                _NEW_COUNTER[self._conn.dialect.name],
+                {"prefix": prefix, "year": year, "last_number": 0},
             )
-            bumped = self._conn.execute(
-                update(table)
-                .where(table.c.prefix == prefix, table.c.year == year)
-                .values(last_number=table.c.last_number + 1)
-                .returning(table.c.last_number)
-            ).scalar_one()
+            bumped = self._conn.execute(_BUMP_COUNTER, key).scalar_one()
         return f"{prefix}-{year}-{bumped:06d}"
 
     def add(self, case: Case) -> None:
@@ -285,68 +329,108 @@ class SqlCaseRepository:
             created_at=now,
             updated_at=now,
         )
-        case.id = self._conn.execute(
-            insert(cases).values(values).returning(cases.c.id)
-        ).scalar_one()
+        case.id = self._conn.execute(_INSERT_CASE, values).scalar_one()
         case.version = 1
-        self._write_clocks(case, {})
-        self._write_events(case, 0)
-        write_flag_changes(self._conn, [case])
-        write_work_items(self._conn, case, now)
-        write_report_facts(self._conn, case, frozenset())
-        self._loaded[case.id] = (len(case.pending_events), _clock_rows(case), _facts(case))
+        if case.open_items is None:
+            case.open_items = {}  # a new case has no work items to read back
+        self._write_parts(case, {}, 0, now, frozenset())
+        # On PostgreSQL a row this transaction inserted is as good as locked: nobody else sees it.
+        mine = self._conn.dialect.name == "postgresql"
+        self._loaded[case.id] = (len(case.pending_events), _clock_rows(case), _facts(case), mine)
         case.pending_events.clear()
 
     def save(self, case: Case) -> None:
         assert case.id is not None, "save() is for cases loaded with get()"
-        _, clocks_before, facts_before = self._loaded[case.id]
+        loaded_count, clocks_before, facts_before, locked = self._loaded[case.id]
         now = case.pending_events[-1].recorded_at if case.pending_events else None
         values = _case_values(case)
         values.update(
             version=case.version + 1,
-            event_count=cases.c.event_count + len(case.pending_events),
+            b_id=case.id,
+            b_version=case.version,
+            b_added=len(case.pending_events),
         )
         if now is not None:
             values["updated_at"] = now
-        # The sweep appends events without bumping the version, so the sequence numbers come
-        # from the row as updated, not from what was read.
-        event_count = self._conn.execute(
-            update(cases)
-            .where(cases.c.id == case.id, cases.c.version == case.version)
-            .values(values)
-            .returning(cases.c.event_count)
-        ).scalar()
-        if event_count is None:
-            raise ConcurrencyError(case.reference, case.version)
-        case.version += 1
-        self._write_clocks(case, clocks_before)
-        self._write_events(case, event_count - len(case.pending_events))
-        write_flag_changes(self._conn, [case])
-        write_work_items(self._conn, case, now or case.received_at)
-        write_report_facts(self._conn, case, facts_before)
-        self._loaded[case.id] = (event_count, _clock_rows(case), _facts(case))
+        event_count: int
+        if locked:
+            # PostgreSQL, row locked since it was read: nobody can have moved its version or
+            # event count, so the update goes in the same round trip as the other writes (its
+            # row count is still checked, before anything can commit).
+            event_count = loaded_count + len(case.pending_events)
+            case.version += 1
+            updated = self._write_parts(
+                case, clocks_before, loaded_count, now or case.received_at, facts_before, values
+            )
+            if updated != 1:
+                raise ConcurrencyError(case.reference, case.version - 1)
+        else:
+            returned = self._conn.execute(_UPDATE_CASE, values).scalar()
+            if returned is None:
+                raise ConcurrencyError(case.reference, case.version)
+            event_count = int(returned)
+            case.version += 1
+            already = event_count - len(case.pending_events)
+            self._write_parts(case, clocks_before, already, now or case.received_at, facts_before)
+        self._loaded[case.id] = (event_count, _clock_rows(case), _facts(case), locked)
         case.pending_events.clear()
 
+    def _write_parts(
+        self,
+        case: Case,
+        clocks_before: dict[str, dict[str, Any]],
+        already: int,
+        now: datetime,
+        facts_before: frozenset[str],
+        case_values: dict[str, Any] | None = None,
+    ) -> int:
+        """Clocks, events, flags, work items and report facts (and with ``case_values`` the
+        case row, first): none returns anything, so on PostgreSQL they go in one pipelined
+        round trip. Returns the number of case rows updated (0 without ``case_values``)."""
+        if case.pending_items is not None and case.open_items is None:
+            write_work_items(self._conn, case, now)  # reads the open items first
+        result = None
+        try:
+            with pipelined(self._conn):
+                if case_values is not None:
+                    result = self._conn.execute(_UPDATE_LOCKED_CASE, case_values)
+                self._write_clocks(case, clocks_before)
+                self._write_events(case, already)
+                write_flag_changes(self._conn, [case])
+                write_work_items(self._conn, case, now)
+                write_report_facts(self._conn, case, facts_before)
+        except IntegrityError as exc:
+            if _constraint(exc) == _EVENT_SEQUENCE:
+                raise ConcurrencyError(case.reference, case.version - 1) from None
+            raise
+        # Pipelined, the count arrives with the block's results, on the driver's cursor.
+        return 0 if result is None else int(result.context.cursor.rowcount)
+
     def _write_clocks(self, case: Case, before: dict[str, dict[str, Any]]) -> None:
-        for name, row in _clock_rows(case).items():
-            if before.get(name) == row:
-                continue
-            if name in before:
-                self._conn.execute(
-                    update(case_clocks)
-                    .where(case_clocks.c.case_id == case.id, case_clocks.c.clock == name)
-                    .values(row)
-                )
-            else:
-                self._conn.execute(insert(case_clocks).values(case_id=case.id, clock=name, **row))
+        changed = [
+            {"case_id": case.id, "clock": name, **row}
+            for name, row in _clock_rows(case).items()
+            if before.get(name) != row
+        ]
+        if changed:
+            self._conn.execute(_UPSERT_CLOCKS[self._conn.dialect.name], changed)
 
     def _write_events(self, case: Case, already: int) -> None:
         if not case.pending_events:
             return
         try:
-            self._conn.execute(insert(case_events), event_rows(case, already))
+            self._conn.execute(_INSERT_EVENTS, event_rows(case, already))
         except IntegrityError:
             raise ConcurrencyError(case.reference, case.version - 1) from None
+
+
+_EVENT_SEQUENCE = "uq_case_events_case_seq"
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    """The violated constraint's name (PostgreSQL reports it; SQLite does not)."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def event_rows(case: Case, already: int) -> list[dict[str, Any]]:
