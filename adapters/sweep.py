@@ -15,6 +15,11 @@ The sweep writes only what it owns (flags, their events, ``next_flag_on`` and th
 it never bumps a case's version, so a coordinator editing a case at the same time is not refused.
 On PostgreSQL a batch locks its rows with ``FOR UPDATE SKIP LOCKED``: a case being edited right
 now is skipped, and the edit brings its flags up to date itself.
+
+Cost (``bench/sweep.py``): the due ids come from one scan of a partial index (``ix_cases_due``);
+each batch is read with array parameters and written with ``COPY`` and ``unnest`` statements
+(``adapters/db/sweep_reads.py``, ``sweep_writes.py``); and on PostgreSQL the next batch is
+claimed and evaluated in Python while the database writes the previous one.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ import structlog
 from sqlalchemy import Connection, Engine, RootTransaction, func, select
 from sqlalchemy.exc import DBAPIError
 
-from adapters.db.repository import DatabaseError, SqlCaseRepository, case_from_row
+from adapters.db.repository import DatabaseError
+from adapters.db.sweep_reads import claim_due
 from adapters.db.sweep_writes import BatchWrite, prepare_batch
 from adapters.db.tables import cases
 from engine.definition import WorkflowDefinition
@@ -237,20 +243,7 @@ class Sweeper:
     def _claim(
         self, conn: Connection, as_of: date, ids: list[int]
     ) -> tuple[list[Case], dict[int, int]]:
-        stmt = select(cases).where(*_due(as_of), cases.c.id.in_(ids)).order_by(cases.c.id)
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True, of=cases)
-        rows = conn.execute(stmt).all()
-        batch = [case_from_row(row) for row in rows]
-        counts = {row.id: row.event_count for row in rows}
-        repo = SqlCaseRepository(conn)
-        flags = repo.load_flags(list(counts))
-        clocks = repo.load_clocks(list(counts))
-        for case in batch:
-            assert case.id is not None
-            case.flags = flags.get(case.id, [])
-            case.clocks = clocks.get(case.id, {})
-        return batch, counts
+        return claim_due(conn, as_of, ids)
 
     def _process(
         self,
