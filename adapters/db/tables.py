@@ -318,6 +318,14 @@ Index(
     cases.c.area,
     cases.c.channel,
 )
+# Report indexes, second round (migration 0008): the cases of other workflows only, so a report
+# tests "is a complaint" without joining every case (adapters/reports/queries.of_a_complaint).
+Index(
+    "ix_cases_not_complaint",
+    cases.c.id,
+    postgresql_where=text("workflow <> 'complaint'"),
+    sqlite_where=text("workflow <> 'complaint'"),
+)
 Index(
     "ix_case_flags_kind_raised",
     case_flags.c.kind,

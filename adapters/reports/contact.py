@@ -15,7 +15,13 @@ from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.sql import FromClause
 
 from adapters.db.tables import calendar_days, case_flags, cases
-from adapters.reports.queries import AnySelect, between, complaint_cases, london_day
+from adapters.reports.queries import (
+    AnySelect,
+    between,
+    complaint_cases,
+    london_day,
+    of_a_complaint,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +66,10 @@ def _crossings(start: date, end: date) -> AnySelect:
             func.count(f.c.case_id.distinct()).label("cases"),
             func.count().label("n"),
         )
-        .select_from(f.join(cases, cases.c.id == f.c.case_id))
-        .where(f.c.kind == "contact", between(f.c.raised_on, start, end), complaint_cases())
+        .where(
+            f.c.kind == "contact",
+            between(f.c.raised_on, start, end),
+            of_a_complaint(f.c.case_id),
+        )
         .group_by(f.c.level)
     )

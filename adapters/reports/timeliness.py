@@ -25,8 +25,8 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
 )
-from sqlalchemy.sql import ColumnElement, FromClause
 
 from adapters.db.tables import calendar_days, case_clocks, case_events, case_milestones, cases
 from adapters.reports.queries import (
@@ -37,6 +37,7 @@ from adapters.reports.queries import (
     json_flag,
     json_text,
     london_day,
+    of_a_complaint,
 )
 
 CLOCKS = ("acknowledge", "respond", "stage2_acknowledge", "stage2_respond")
@@ -113,18 +114,13 @@ def _spans(
     conn: Connection, start: date, end: date
 ) -> tuple[dict[str, Histogram], dict[str, ClockTimeliness]]:
     """Working days taken by every step done in the period and by every clock met in it, from
-    one query (each case joined once): histograms of days per measure."""
+    one query: histograms of days per measure."""
     key_of = {last: key for key, _, _, last in DURATIONS} | {CLOSE[3]: CLOSE[0]}
     durations: dict[str, Histogram] = {key: {} for key in key_of.values()}
     taken: dict[str, Histogram] = defaultdict(lambda: defaultdict(int))
     allowed: dict[str, Histogram] = defaultdict(lambda: defaultdict(int))
     within: dict[str, int] = defaultdict(int)
-    rows = [
-        row
-        for part in (_step_spans, _close_spans, _clock_spans)
-        for row in conn.execute(_span_query(part(start, end)))
-    ]
-    for row in rows:
+    for row in conn.execute(_span_query(start, end)):
         measure, days, n = str(row.measure), int(row.days), int(row.n)
         if measure in key_of:
             durations[key_of[measure]][days] = durations[key_of[measure]].get(days, 0) + n
@@ -140,34 +136,56 @@ def _spans(
     return durations, clocks
 
 
-def _span_query(spans: AnySelect) -> AnySelect:
-    """``(measure, days, allowed, within)`` counts of one kind of span:
+def _span_query(start: date, end: date) -> AnySelect:
+    """``(measure, days, allowed, n, within)`` counts of every span of the period:
 
-    * each step of ``DURATIONS`` done in the period, from the case's ``received_on`` (the
-      received milestone's date, on the row joined anyway) or, at Stage 2, from the escalation
-      request;
+    * each step of ``DURATIONS`` done in the period, from the case's ``received_on`` (on the
+      case row joined anyway) or, at Stage 2, from the escalation request;
     * each case closed in the period, from ``received_on``;
     * each clock met in the period (stopped by its own milestone), from its start, with the
       working days it allowed and whether it stopped by its due date.
 
-    One query per kind rather than one UNION: each then runs in parallel on PostgreSQL, which
-    measured faster on two cores (bench/reports.py).
+    The spans are joined to ``cases`` once (a million-row hash on a large database, the main
+    cost, so once rather than once per kind) and counted per ``(measure, calendar, first day,
+    last day, allowed)`` *before* the working days are looked up: the calendar is then joined
+    to a few thousand groups instead of a row per span (bench/reports.py: a third of the
+    CPU of three separate queries that each joined every span to the calendar).
     """
-    facts = spans.subquery("spans")
-    joined: FromClause = facts.join(cases, cases.c.id == facts.c.case_id)
+    facts = union_all(
+        _step_spans(start, end), _close_spans(start, end), _clock_spans(start, end)
+    ).subquery("spans")
     first_day = func.coalesce(facts.c.from_day, cases.c.received_on)
-    joined, days = _working_days(joined, first_day, facts.c.to_day)
-    return (
+    keys = (facts.c.measure, cases.c.calendar, first_day, facts.c.to_day, facts.c.allowed)
+    grouped = (
         select(
             facts.c.measure,
-            days.label("days"),
+            cases.c.calendar,
+            type_coerce(first_day, Date).label("from_day"),
+            facts.c.to_day,
             facts.c.allowed,
             func.count().label("n"),
             func.sum(facts.c.within).label("within"),
         )
-        .select_from(joined)
+        .select_from(facts.join(cases, cases.c.id == facts.c.case_id))
         .where(complaint_cases())
-        .group_by(facts.c.measure, days, facts.c.allowed)
+        .group_by(*keys)
+        .subquery("grouped")
+    )
+    a, b = calendar_days.alias("wd_from"), calendar_days.alias("wd_to")
+    joined = grouped.join(
+        a, and_(a.c.calendar == grouped.c.calendar, a.c.day == grouped.c.from_day)
+    ).join(b, and_(b.c.calendar == grouped.c.calendar, b.c.day == grouped.c.to_day))
+    days = b.c.cum - a.c.cum
+    return (
+        select(
+            grouped.c.measure,
+            days.label("days"),
+            grouped.c.allowed,
+            func.sum(grouped.c.n).label("n"),
+            func.sum(grouped.c.within).label("within"),
+        )
+        .select_from(joined)
+        .group_by(grouped.c.measure, days, grouped.c.allowed)
     )
 
 
@@ -230,17 +248,6 @@ def _clock_spans(start: date, end: date) -> AnySelect:
     ).where(met, between(cc.c.stopped_on, start, end))
 
 
-def _working_days(
-    joined: FromClause, first_day: Any, last_day: Any
-) -> tuple[FromClause, ColumnElement[int]]:
-    """Join the calendar twice on the case's calendar: working days in (first_day, last_day]."""
-    a, b = calendar_days.alias("wd_from"), calendar_days.alias("wd_to")
-    joined = joined.join(a, and_(a.c.calendar == cases.c.calendar, a.c.day == first_day)).join(
-        b, and_(b.c.calendar == cases.c.calendar, b.c.day == last_day)
-    )
-    return joined, (b.c.cum - a.c.cum)
-
-
 def _breaches(conn: Connection, start: date, end: date, as_of: date) -> dict[str, Breaches]:
     """Clocks whose deadline fell in the period and was missed: stopped after it (``late``), or
     still running after it on ``as_of`` (``open``)."""
@@ -253,8 +260,9 @@ def _breaches(conn: Connection, start: date, end: date, as_of: date) -> dict[str
             func.sum(case((late, 1), else_=0)).label("late"),
             func.sum(case((still_open, 1), else_=0)).label("open"),
         )
-        .select_from(cc.join(cases, cases.c.id == cc.c.case_id))
-        .where(between(cc.c.due_on, start, end), or_(late, still_open), complaint_cases())
+        .where(
+            between(cc.c.due_on, start, end), or_(late, still_open), of_a_complaint(cc.c.case_id)
+        )
         .group_by(cc.c.clock)
     )
     return {row.clock: Breaches(int(row.late), int(row.open)) for row in conn.execute(stmt)}
@@ -273,12 +281,11 @@ def _extensions(conn: Connection, start: date, end: date) -> dict[str, Extension
             func.sum(case((json_flag("beyond_cap").is_(True), 1), else_=0)).label("beyond"),
             func.sum(case((json_flag("notified_before_due").is_(False), 1), else_=0)).label("late"),
         )
-        .select_from(e.join(cases, cases.c.id == e.c.case_id))
         .where(
             e.c.kind == "extended",
             e.c.occurred_at >= first,
             e.c.occurred_at < after,
-            complaint_cases(),
+            of_a_complaint(e.c.case_id),
         )
         .group_by(clock)
     )
