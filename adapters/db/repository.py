@@ -196,12 +196,13 @@ class SqlCaseRepository:
 
     def get(self, reference: str, *, lock: bool = False) -> Case:
         stmt = _BY_REFERENCE_LOCKED if lock else _BY_REFERENCE
-        row = self._conn.execute(stmt, {"b_ref": reference}).first()
-        if row is None:
-            raise CaseNotFoundError(reference)
-        case = case_from_row(row)
-        assert case.id is not None
-        load_parts(self._conn, case)
+        with pipelined(self._conn):  # the transaction's BEGIN goes with the first read
+            row = self._conn.execute(stmt, {"b_ref": reference}).first()
+            if row is None:
+                raise CaseNotFoundError(reference)
+            case = case_from_row(row)
+            assert case.id is not None
+            load_parts(self._conn, case)
         self._loaded[case.id] = (
             row._mapping["event_count"],
             _clock_rows(case),
@@ -310,7 +311,8 @@ class SqlCaseRepository:
 
     def next_reference(self, prefix: str, year: int) -> str:
         key = {"b_prefix": prefix, "b_year": year}
-        bumped = self._conn.execute(_BUMP_COUNTER, key).scalar()
+        with pipelined(self._conn):  # the transaction's BEGIN goes with it
+            bumped = self._conn.execute(_BUMP_COUNTER, key).scalar()
         if bumped is None:
             self._conn.execute(
                 _NEW_COUNTER[self._conn.dialect.name],
