@@ -98,10 +98,41 @@ def pipelined(conn: Connection) -> Iterator[None]:
         ) from exc
 
 
+_WROTE: set[int] = set()
+"""``id()`` of the psycopg connections that sent anything but a plain ``SELECT`` since
+``track_writes``."""
+
+
+def track_writes(conn: Connection) -> None:
+    """Start noting whether ``conn``'s transaction writes (see ``wrote_nothing``)."""
+    if conn.dialect.name == "postgresql" and not conn.invalidated:
+        _WROTE.discard(id(conn.connection.driver_connection))
+
+
+def wrote_nothing(conn: Connection) -> bool:
+    """True when, on PostgreSQL, the transaction since ``track_writes`` sent only ``SELECT``s.
+
+    Such a transaction can end with ``COMMIT`` as well as ``ROLLBACK``, and should: psycopg
+    answers every ``ROLLBACK`` by deallocating the connection's prepared statements, so the
+    commands after a read-only query (``show``, ``history``) would parse and plan their
+    statements afresh. Always False on SQLite (nothing to keep there).
+    """
+    if conn.dialect.name != "postgresql" or conn.invalidated:
+        return False
+    return id(conn.connection.driver_connection) not in _WROTE
+
+
+@event.listens_for(PGDialect_psycopg, "do_executemany")
+def _note_write(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+    _WROTE.add(id(cursor.connection))
+
+
 @event.listens_for(PGDialect_psycopg, "do_execute")
 def _execute_and_sync(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
-    """Inside ``pipelined``, wait for a row-returning statement's reply before SQLAlchemy reads
-    it (it looks at the cursor's description at once); writes are left queued."""
+    """Note writes; inside ``pipelined``, wait for a row-returning statement's reply before
+    SQLAlchemy reads it (it looks at the cursor's description at once), leave writes queued."""
+    if context.compiled is None or context.is_crud or context.isddl or context.is_text:
+        _WROTE.add(id(cursor.connection))  # anything but a compiled SELECT counts as a write
     pipeline = _PIPELINES.get(id(cursor.connection)) if _PIPELINES else None
     if pipeline is None or _write_only(context):
         return None

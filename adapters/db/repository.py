@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.db.case_parts import load_parts
-from adapters.db.connection import pipelined
+from adapters.db.connection import pipelined, track_writes, wrote_nothing
 from adapters.db.facts import facts_of as _facts
 from adapters.db.facts import write_report_facts
 from adapters.db.flag_writes import write_flag_changes
@@ -454,7 +454,8 @@ def event_rows(case: Case, already: int) -> list[dict[str, Any]]:
 
 
 class SqlUnitOfWork:
-    """One transaction on one connection; rolls back unless ``commit()`` was called."""
+    """One transaction on one connection; rolls back unless ``commit()`` was called (one that
+    only read ends with ``COMMIT`` on PostgreSQL: see ``connection.wrote_nothing``)."""
 
     cases: SqlCaseRepository
     queue: SqlWorkQueue
@@ -468,6 +469,7 @@ class SqlUnitOfWork:
         try:
             self._conn = self._engine.connect()
             self._conn.begin()
+            track_writes(self._conn)
         except DBAPIError as exc:
             if self._conn is not None:
                 self._conn.close()
@@ -485,10 +487,14 @@ class SqlUnitOfWork:
     ) -> None:
         assert self._conn is not None
         try:
-            self.rollback()
+            if exc is None and self._conn.in_transaction() and wrote_nothing(self._conn):
+                self._conn.commit()  # a read-only transaction: keeps the prepared statements
+            else:
+                self.rollback()
         except DBAPIError:
             pass  # the connection is gone; the server has rolled back already
         finally:
+            track_writes(self._conn)  # forget this connection's note
             self._conn.close()
             self._conn = None
         if isinstance(exc, DBAPIError):

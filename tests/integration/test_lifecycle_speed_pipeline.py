@@ -4,7 +4,8 @@ A command's writes go to PostgreSQL pipelined (``adapters.db.connection.pipeline
 without waiting, a failure surfacing at the end of the block. These tests pin the behaviour that
 must survive that: a write failing in the pipeline still fails the whole command with its typed
 error and leaves no trace; a read inside the block sees the writes queued before it; and the
-statements are prebuilt, so SQLAlchemy's compiled cache stops growing once warm.
+statements are prebuilt, so SQLAlchemy's compiled cache stops growing once warm; and a
+read-only unit of work ends with COMMIT, keeping psycopg's prepared statements.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
-from support import FakeClock, case_snapshot, london, row_counts
+from sqlalchemy import Engine, insert, select, text, update
+from support import FakeClock, case_snapshot, london, only_postgres, row_counts
 
+from adapters.bootstrap import build_service
 from adapters.db.connection import pipelined
+from adapters.db.repository import SqlUnitOfWork
 from adapters.db.tables import case_events, cases
+from adapters.settings import Settings
 from engine.errors import CaseNotFoundError, ConcurrencyError
 from engine.service import ComplaintsService
 
@@ -124,3 +128,35 @@ def test_commands_reuse_their_compiled_statements(
     refs = [lifecycle(service, clock) for _ in range(5)]
     assert len(cache) == warm
     assert {service.get(ref).state for ref in refs} == {"stage1_responded"}
+
+
+@only_postgres
+def test_a_read_only_query_keeps_the_connections_prepared_statements(
+    settings: Settings, db_engine: Engine, clock: FakeClock
+) -> None:
+    # psycopg deallocates every prepared statement on ROLLBACK; a query that only read ends its
+    # transaction with COMMIT instead, so the next commands do not parse and plan afresh.
+    service = build_service(settings, db_engine=db_engine, clock=clock)  # one pool, one conn
+    clock.set(RECEIVED + timedelta(hours=1))
+    refs = [lifecycle(service, clock) for _ in range(3)]  # statements prepared after 5 runs
+
+    def prepared() -> int:
+        with db_engine.connect() as conn:
+            count = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+            conn.commit()  # not a ROLLBACK, which would deallocate them
+        return int(count or 0)
+
+    assert prepared() > 0
+    assert service.get(refs[0]).state == "stage1_responded"
+    assert [e.kind for e in service.history(refs[0])][:2] == ["opened", "acknowledged"]
+    assert prepared() > 0
+    # A unit of work that wrote and did not commit still rolls back.
+    with SqlUnitOfWork(db_engine) as uow:
+        uow.cases.get(refs[0], lock=True)
+        uow.cases.next_reference("CMP", 2025)
+    assert (
+        service.open(
+            actor="alice", category="repairs", channel="phone", area="north", received_at=RECEIVED
+        ).reference
+        == f"CMP-2025-{len(refs) + 1:06d}"
+    )
