@@ -9,11 +9,15 @@ A fresh database (made for the run, dropped after it, even on error) is migrated
 bulk: ``--items`` open work items, two kinds each on half as many cases, with a realistic spread
 of priorities (deadline rank, contact-countdown level, care) and 5% on restricted cases, which
 the claimers may not take. Then, for 1, 4 and 8 concurrent claimer processes (spawned; each with
-its own ``ComplaintsService`` and connection pool, like separate coordinators' sessions), every
-claimer loops ``service.claim`` then ``service.complete`` (a transaction each) for ``--seconds``
-or until the queue is empty. Between rounds the items are reopened and the table vacuumed, so
-each round starts on the same queue. Checked after each round: every item was finished by the
-one claimer it was handed to (the per-claimer counts equal the rows each closed).
+its own ``ComplaintsService`` and connection pool, like separate coordinators' sessions), two
+rounds each of ``--seconds`` (or until the queue is empty): claims only (``service.claim``: the
+issue's "claims per second", handing an item to a coordinator, one committed transaction), then
+claim + complete (``service.claim`` then ``service.complete``, a transaction each: the whole
+cycle, two commits). Between rounds the items are reopened and the table vacuumed, so each round
+starts on the same queue. Checked after each round: every item was claimed (or finished) by the
+one claimer it was handed to (the per-claimer counts equal the rows each holds or closed). Each
+line also shows the claimers' own CPU per claim (Python, SQLAlchemy and psycopg; not the
+server's).
 
 Then the job throughput: the same on the ``jobs`` table with ``adapters.jobs.Worker`` and a no-op
 handler (the queue machinery, not delivery), when ``adapters.jobs`` provides a worker; else n/a.
@@ -261,6 +265,7 @@ class Done:
     who: str
     count: int
     seconds: float
+    cpu: float = 0.0  # the process's own CPU seconds (client side: Python, SQLAlchemy, psycopg)
 
 
 def session_args(async_commit: bool) -> dict[str, Any]:
@@ -272,6 +277,26 @@ def claimer(
     url: str, who: str, seconds: float, ready: Barrier, results: Any, async_commit: bool
 ) -> None:
     """Claim and complete items through the service until ``seconds`` pass or none is left."""
+    claim_loop(url, who, seconds, ready, results, async_commit, complete=True)
+
+
+def claim_only(
+    url: str, who: str, seconds: float, ready: Barrier, results: Any, async_commit: bool
+) -> None:
+    """Claim items (each claim a committed lease) until ``seconds`` pass or none is left."""
+    claim_loop(url, who, seconds, ready, results, async_commit, complete=False)
+
+
+def claim_loop(
+    url: str,
+    who: str,
+    seconds: float,
+    ready: Barrier,
+    results: Any,
+    async_commit: bool,
+    *,
+    complete: bool,
+) -> None:
     configure_logging(json=True, level="WARNING")
     settings = load_settings(config_dir=str(REPO / "config"))
     db_engine = create_db_engine(url, **session_args(async_commit))
@@ -279,15 +304,17 @@ def claimer(
     service.queue(who, QueueFilter(limit=1))  # connect before the clock starts
     ready.wait()
     count = 0
+    cpu = time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
     while time.perf_counter() < deadline:
         item = service.claim(who)
         if item is None:
             break
-        service.complete(item.id, actor=who)
+        if complete:
+            service.complete(item.id, actor=who)
         count += 1
-    results.put(Done(who, count, time.perf_counter() - started))
+    results.put(Done(who, count, time.perf_counter() - started, time.process_time() - cpu))
 
 
 def job_worker(
@@ -302,6 +329,7 @@ def job_worker(
     store.counts()  # connect before the clock starts
     ready.wait()
     count = 0
+    cpu = time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
     while time.perf_counter() < deadline:
@@ -309,7 +337,7 @@ def job_worker(
         count += ran.done
         if ran.ran == 0:
             break
-    results.put(Done(who, count, time.perf_counter() - started))
+    results.put(Done(who, count, time.perf_counter() - started, time.process_time() - cpu))
 
 
 def utc_now() -> datetime:
@@ -354,14 +382,19 @@ def rate(done: list[Done]) -> float:
     return sum(d.count for d in done) / max(d.seconds for d in done)
 
 
-def claims_by_actor(db_engine: Engine) -> dict[str, int]:
+def cpu_ms(done: list[Done]) -> float:
+    """Client CPU milliseconds per operation, over every process."""
+    return 1000 * sum(d.cpu for d in done) / max(1, sum(d.count for d in done))
+
+
+def claims_by_actor(db_engine: Engine, status: str = "done") -> dict[str, int]:
+    """Items in ``status`` per actor (``closed_by`` when done, ``claimed_by`` when claimed)."""
+    actor = work_items.c.closed_by if status == "done" else work_items.c.claimed_by
     with db_engine.connect() as conn:
         rows = conn.execute(
-            select(work_items.c.closed_by, func.count())
-            .where(work_items.c.status == "done")
-            .group_by(work_items.c.closed_by)
+            select(actor, func.count()).where(work_items.c.status == status).group_by(actor)
         ).all()
-    return {str(actor): int(n) for actor, n in rows}
+    return {str(who): int(n) for who, n in rows}
 
 
 def commit_floor(db_engine: Engine, rounds: int = 200) -> float:
@@ -439,35 +472,43 @@ def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, str, boo
             f" a claim is two commits, so one claimer can do at most {1 / (2 * floor):,.0f}/s"
         )
         sync = ", synchronous_commit=off" if args.async_commit else ""
-        print(
-            f"\nclaims: service.claim + service.complete, a transaction each{sync},"
-            f" {args.seconds} s"
-        )
-        print(
-            f"{'claimers':>9}{'claims':>9}{'seconds':>9}{'claims/s':>10}{'per claimer':>13}"
-            f"{'oldest xact elsewhere':>23}"
-        )
-        claim_rates: dict[int, float] = {}
         verified: list[str] = []
-        for n in args.claimers:
-            reopen_items(db_engine)
-            with OldestElsewhere(db_engine) as elsewhere:
-                done = run_round(claimer, url, n, args.seconds, "claimer", args.async_commit)
-            by_actor = claims_by_actor(db_engine)
-            claim_rates[n] = rate(done)
-            total = sum(d.count for d in done)
+        rounds = (
+            ("claims only: service.claim (one transaction, a committed lease)", claim_only),
+            ("claim + complete: service.claim then service.complete, a transaction each", claimer),
+        )
+        all_rates: dict[str, dict[int, float]] = {}
+        for title, target in rounds:
+            print(f"\n{title}{sync}, {args.seconds} s")
             print(
-                f"{n:>9}{total:>9,}{max(d.seconds for d in done):>9.2f}"
-                f"{claim_rates[n]:>10,.0f}{claim_rates[n] / n:>13,.0f}"
-                f"{elsewhere.seconds:>21.0f} s"
+                f"{'claimers':>9}{'claims':>9}{'seconds':>9}{'claims/s':>10}{'per claimer':>13}"
+                f"{'CPU ms/claim':>14}{'oldest xact elsewhere':>23}"
             )
-            if by_actor != {d.who: d.count for d in done if d.count}:
-                raise CheckFailed(f"{n} claimers: items finished do not match the claims")
-            verified.append(f"{n} claimers: each item finished once, by the claimer it went to")
+            rates = all_rates[target.__name__] = {}
+            status = "done" if target is claimer else "claimed"
+            for n in args.claimers:
+                reopen_items(db_engine)
+                with OldestElsewhere(db_engine) as elsewhere:
+                    done = run_round(target, url, n, args.seconds, "claimer", args.async_commit)
+                by_actor = claims_by_actor(db_engine, status)
+                rates[n] = rate(done)
+                total = sum(d.count for d in done)
+                print(
+                    f"{n:>9}{total:>9,}{max(d.seconds for d in done):>9.2f}"
+                    f"{rates[n]:>10,.0f}{rates[n] / n:>13,.0f}{cpu_ms(done):>14.2f}"
+                    f"{elsewhere.seconds:>21.0f} s"
+                )
+                if by_actor != {d.who: d.count for d in done if d.count}:
+                    raise CheckFailed(f"{n} claimers: items {status} do not match the claims")
+                verified.append(
+                    f"{n} claimers ({target.__name__}): each item {status} once, by its claimer"
+                )
+        claim_rates = all_rates["claim_only"]
+        both_rates = all_rates["claimer"]
         print(f"\njobs: adapters.jobs.Worker.run_once, no-op handler{sync}, {args.job_seconds} s")
         job_rates: dict[int, float | None] = {}
         if has_job_worker():
-            print(f"{'workers':>9}{'jobs':>9}{'seconds':>9}{'jobs/s':>10}")
+            print(f"{'workers':>9}{'jobs':>9}{'seconds':>9}{'jobs/s':>10}{'CPU ms/job':>12}")
             for n in args.claimers:
                 queue_jobs(db_engine, args.items)
                 done = run_round(job_worker, url, n, args.job_seconds, "jobs", args.async_commit)
@@ -475,6 +516,7 @@ def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, str, boo
                 total = sum(d.count for d in done)
                 print(
                     f"{n:>9}{total:>9,}{max(d.seconds for d in done):>9.2f}{job_rates[n]:>10,.0f}"
+                    f"{cpu_ms(done):>12.2f}"
                 )
                 with db_engine.connect() as conn:
                     finished = conn.execute(
@@ -498,7 +540,13 @@ def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, str, boo
             f"{claim_rates[top]:,.0f}",
             f">= {TARGET_CLAIMS_PER_S:,.0f}",
             claim_rates[top] >= TARGET_CLAIMS_PER_S,
-        )
+        ),
+        (
+            f"claim + complete/s with {top} claimers{label}",
+            f"{both_rates[top]:,.0f}",
+            f">= {TARGET_CLAIMS_PER_S:,.0f}",
+            both_rates[top] >= TARGET_CLAIMS_PER_S,
+        ),
     ]
 
 

@@ -84,18 +84,22 @@ class WorkQueueRepository(Protocol):
         """Lease the most urgent claimable item (open, or claimed with an expired lease) to
         ``actor``; ``None`` when there is none. Never hands one item to two claimers."""
 
-    def held(self, item_id: int, actor: str, now: datetime) -> WorkItem:
-        """The item, locked, if ``actor`` holds its unexpired lease; else ``LeaseLostError``
-        (or ``WorkItemNotFoundError``)."""
+    def held(self, item_id: int, actor: str, now: datetime, may_see_restricted: bool) -> WorkItem:
+        """The item, locked, if ``actor`` holds its unexpired lease; else ``LeaseLostError``, or
+        ``WorkItemNotFoundError`` if there is none ``actor`` may see."""
 
     def finish(self, item_id: int, actor: str, now: datetime, outcome: str) -> None:
         """Mark a held item done."""
 
-    def release(self, item_id: int, actor: str, now: datetime) -> None:
-        """Give a held item back to the queue."""
+    def release(self, item_id: int, actor: str, now: datetime, may_see_restricted: bool) -> None:
+        """Give a held item back to the queue (as ``held`` checks it)."""
 
-    def items(self, query: QueueFilter, may_see_restricted: bool) -> Sequence[WorkItem]:
-        """Open and claimed items, most urgent first."""
+    def items(
+        self, query: QueueFilter, may_see_restricted: bool, viewer: str
+    ) -> Sequence[WorkItem]:
+        """Open and claimed items, most urgent first. Restricted items only when
+        ``may_see_restricted`` or their case names ``viewer`` as its manager (so in ``claim`` and
+        ``held``, with ``actor`` as the viewer)."""
 
 
 @dataclass(frozen=True, slots=True)

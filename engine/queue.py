@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from engine.definition import WorkflowDefinition
+from engine.events import Event
 from engine.model import Case
 from sla.flags import BREACHED, DUE_SOON, DUE_TODAY
 from sla.policy import ContactLevel
@@ -186,6 +187,44 @@ def signature(items: Mapping[str, ItemSpec]) -> str:
         for s in sorted(items.values(), key=lambda s: s.kind)
     )
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+REQUEUED = "work_item_requeued"
+
+
+def requeue_if_needed(
+    case: Case,
+    wanted: Mapping[str, ItemSpec],
+    kind: str,
+    item_id: int,
+    *,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """After item ``item_id`` (of ``kind``) was finished: if the case still wants that kind of
+    work (``wanted``, its desired items now), put the need back in the queue.
+
+    Finishing records the coordinator's work, but only the case says whether the need is met
+    (a contact recorded, a case acknowledged). When it is not, a fresh open item is planned
+    (``case.pending_items``, written with the case) and an event says so; without this the
+    item would be gone while the need stays, since the case's plan (its ``work_signature``)
+    has not changed and nothing would re-plan it. Returns whether it was put back.
+    """
+    spec = wanted.get(kind)
+    if spec is None:
+        return False
+    case.pending_items = dict(wanted)
+    case.work_signature = signature(wanted)
+    case.pending_events.append(
+        Event(
+            kind=REQUEUED,
+            occurred_at=now,
+            recorded_at=now,
+            actor=actor,
+            data={"kind": kind, "item": item_id, "reason": spec.reason},
+        )
+    )
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from engine.machine import WorkflowMachine
 from engine.model import CHANNELS, CONTACT_METHODS, TENURES, Case
 from engine.notifications import contact_details
 from engine.ports import CaseFilter, Clock, NotificationPlanner, UnitOfWork, no_notifications
-from engine.queue import QueueFilter, WorkItem, plan_work
+from engine.queue import QueueFilter, WorkItem, desired_items, plan_work, requeue_if_needed
 from engine.validation import (
     clean_payload,
     looks_like_reference,
@@ -638,8 +638,9 @@ class ComplaintsService:
     # -- the coordinators' queue ---------------------------------------------------------------
 
     def may_see_restricted(self, actor: Who) -> bool:
-        """Restricted cases (staff conduct) go only to the people allowed to see them: roles
-        with the ``see-restricted`` permission, and the names in ``restricted_viewers``."""
+        """May ``actor`` see every restricted case (staff conduct)? Roles with the
+        ``see-restricted`` permission and the names in ``restricted_viewers`` may; anyone else
+        sees only the restricted cases that name them as manager (``engine.access.can_see``)."""
         return self.actor(actor).may(SEE_RESTRICTED)
 
     def queue(self, actor: Who, query: QueueFilter | None = None) -> Sequence[WorkItem]:
@@ -647,17 +648,16 @@ class ComplaintsService:
         who = self.actor(actor)
         self._require(who, READ, "queue")
         with self._uow() as uow:
-            return uow.queue.items(query or QueueFilter(), who.may(SEE_RESTRICTED))
+            return uow.queue.items(query or QueueFilter(), who.may(SEE_RESTRICTED), who.name)
 
     def claim(self, actor: Who, query: QueueFilter | None = None) -> WorkItem | None:
-        """Lease the most urgent item to ``actor`` (``None`` when the queue is empty)."""
+        """Lease the most urgent item ``actor`` may see to them (``None`` when there is none)."""
         who = self.actor(actor)
         self._require(who, WRITE, "claim")
-        actor = who.name
         now = self.now()
         with self._uow() as uow:
             item = uow.queue.claim(
-                actor, now, now + self.lease, query or QueueFilter(), who.may(SEE_RESTRICTED)
+                who.name, now, now + self.lease, query or QueueFilter(), who.may(SEE_RESTRICTED)
             )
             uow.commit()
         if item is not None:
@@ -665,13 +665,12 @@ class ComplaintsService:
         return item
 
     def release(self, item_id: int, *, actor: Who) -> None:
-        """Give a claimed item back to the queue."""
+        """Give a claimed item back to the queue (an item ``actor`` may not see is not found)."""
         who = self.actor(actor)
         self._require(who, WRITE, "release")
-        actor = who.name
         now = self.now()
         with self._uow() as uow:
-            uow.queue.release(item_id, actor, now)
+            uow.queue.release(item_id, who.name, now, who.may(SEE_RESTRICTED))
             uow.commit()
         log.info("work_item_released", item=item_id)
 
@@ -686,21 +685,44 @@ class ComplaintsService:
     ) -> WorkItem:
         """Finish a claimed item, with the command that did the work, in one transaction.
 
-        Either both happen or neither: a refused command leaves the item claimed.
+        Either both happen or neither: a refused command leaves the item claimed. If the case
+        still needs that kind of work afterwards (the work done did not meet the need, e.g. a
+        note without the contact the countdown asks for), the need goes back to the queue as
+        a fresh open item, with a ``work_item_requeued`` event on the case.
         """
         who = self.actor(actor)
         self._require(who, WRITE, "complete")
-        actor = who.name
         note = optional_text(outcome, "outcome", 200)
         clean = clean_payload(dict(payload or {}))
         now = self.now()
         with self._uow() as uow:
-            item = uow.queue.held(item_id, actor, now)
+            item = uow.queue.held(item_id, who.name, now, who.may(SEE_RESTRICTED))
+            case = None
             if command is not None:
-                self._run_in(uow, item.reference, command, clean, who, None, None, now)
-            uow.queue.finish(item_id, actor, now, note or command or "done")
+                case = self._run_in(uow, item.reference, command, clean, who, None, None, now)
+            uow.queue.finish(item_id, who.name, now, note or command or "done")
+            if case is None:  # locked already (``held`` locks the case, then the item)
+                case = uow.cases.get(item.reference, lock=True)
+            policy = self.policies.get(case.policy_id)
+            wanted = desired_items(
+                case,
+                self.workflows[case.workflow],
+                policy.contact_levels,
+                london_date(now),
+                self.team_for(case.category),
+            )
+            requeued = requeue_if_needed(case, wanted, item.kind, item_id, actor=who.name, now=now)
+            if requeued:
+                case.open_items = None  # as loaded they include the finished item: read again
+                uow.cases.save(case)
             uow.commit()
-        log.info("work_item_done", item=item_id, reference=item.reference, command=command)
+        log.info(
+            "work_item_done",
+            item=item_id,
+            reference=item.reference,
+            command=command,
+            requeued=requeued,
+        )
         return item
 
 

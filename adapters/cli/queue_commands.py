@@ -191,16 +191,11 @@ def done_command(
     """
     item_id = parse_item(item)
     name, payload = _action(channel, direction, summary, command, pairs)
-    finished = app.service.complete(
-        item_id,
-        actor=resolve_actor(_given("actor", actor)),
-        command=name,
-        payload=payload,
-        outcome=note,
-    )
+    who = resolve_actor(_given("actor", actor))
+    finished = app.service.complete(item_id, actor=who, command=name, payload=payload, outcome=note)
     line = f"item {item_id} done ({finished.reference} {finished.kind})"
-    if name is not None:
-        line += f"; {confirmation(app.service.get(finished.reference))}"
+    if name is not None:  # as the same actor: a restricted case is theirs to see
+        line += f"; {confirmation(app.service.get(finished.reference, actor=who))}"
     click.echo(line)
 
 

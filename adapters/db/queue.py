@@ -1,21 +1,27 @@
 """The work queue on SQL: leases, not held transactions.
 
-Claiming is one statement: ``UPDATE work_items SET claimed... WHERE id = (SELECT ... ORDER BY
-priority LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``. On PostgreSQL ``SKIP LOCKED`` lets many
-coordinators claim at once without waiting on each other or being handed the same item, and the
-pick walks ``ix_work_items_queue`` instead of sorting the queue (see ``_index_pick``), falling
-back to the plain sorted pick only when it finds nothing free. On SQLite (single site, embedded)
-the sorted pick runs inside ``BEGIN IMMEDIATE``, which serialises writers: an equally correct
-equivalent, one claim at a time.
+Claiming is one statement: ``UPDATE work_items SET claimed... WHERE id = (pick) RETURNING``. The
+pick is the better of two candidates, each one short index walk: the first open item in queue
+order (``ix_work_items_claim``, a partial index on open items whose columns run in the queue's
+own mixed directions, so ``ORDER BY ... LIMIT 1`` reads the index from the top and stops), and
+the first item whose lease has run out (``ix_work_items_leases``, on the few claimed items). On
+PostgreSQL each candidate is taken ``FOR UPDATE SKIP LOCKED``, so many coordinators claim at
+once without waiting on each other or being handed the same item. On SQLite (single site,
+embedded) the same statement runs inside ``BEGIN IMMEDIATE``, which serialises writers: an
+equally correct equivalent, one claim at a time.
 
 A lease expires by time alone: an item whose ``lease_until`` has passed is claimable again, so
 nothing is lost when a coordinator walks away. Completing or releasing is fenced on the holder
 and an unexpired lease: ``held`` locks the item and checks both, and ``finish``/``release`` run
 after it in the same transaction.
 
-The statements are built once per shape (which filters are set) with bound parameters, so a
-claim costs the database work and little else: building a statement like these in SQLAlchemy
-takes longer than PostgreSQL takes to run it.
+Restricted items (of staff-conduct or restricted cases) exist only for a viewer who may see
+every restricted case or who is the case's named manager: the same rule as
+``engine.access.can_see``, applied in SQL to the list, the claim and ``held`` alike, so an item
+the viewer may not see is "not found" on every path (never "held by someone").
+
+The statements are built once per shape (which filters are set) with bound parameters: building
+a statement like these in SQLAlchemy takes longer than PostgreSQL takes to run it.
 """
 
 from __future__ import annotations
@@ -25,32 +31,33 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    and_,
-    bindparam,
-    func,
-    or_,
-    select,
-    union_all,
-    update,
-)
+from sqlalchemy import Connection, bindparam, literal_column, or_, select, union_all, update
 
 from adapters.db.tables import cases, work_items
 from engine.errors import LeaseLostError, WorkItemNotFoundError
 from engine.queue import QueueFilter, WorkItem
 
-_ORDER = (
-    work_items.c.p_deadline,
-    work_items.c.p_contact.desc(),
-    work_items.c.p_care.desc(),
-    work_items.c.received_at,
-    work_items.c.id,
-)
+wi = work_items.c
 
+_ORDER = (wi.p_deadline, wi.p_contact.desc(), wi.p_care.desc(), wi.received_at, wi.id)
+
+_manager = cases.c.records[("records", "manager")].as_string()
+
+# What a ``WorkItem`` shows: the item's columns it needs and its case's.
 _COLUMNS = (
-    work_items,
+    wi.id,
+    wi.kind,
+    wi.status,
+    wi.team,
+    wi.reason,
+    wi.due_on,
+    wi.p_deadline,
+    wi.p_contact,
+    wi.p_care,
+    wi.restricted,
+    wi.claimed_by,
+    wi.lease_until,
+    wi.received_at,
     cases.c.reference,
     cases.c.category,
     cases.c.area,
@@ -60,141 +67,99 @@ _COLUMNS = (
 )
 
 
-def _item(row: Row[Any]) -> WorkItem:
-    m = row._mapping
+def _item(row: Any) -> WorkItem:
+    (id_, kind, status, team, reason, due_on, p_deadline, p_contact, p_care, restricted) = row[:10]
+    (claimed_by, lease_until, received_at, reference, category, area, owner) = row[10:17]
     return WorkItem(
-        id=m["id"],
-        reference=m["reference"],
-        kind=m["kind"],
-        status=m["status"],
-        team=m["team"],
-        reason=m["reason"],
-        due_on=m["due_on"],
-        p_deadline=m["p_deadline"],
-        p_contact=m["p_contact"],
-        p_care=m["p_care"],
-        category=m["category"],
-        area=m["area"],
-        owner=m["owner"],
-        restricted=m["restricted"],
-        claimed_by=m["claimed_by"],
-        lease_until=m["lease_until"],
-        last_contact_at=m["last_contact_at"],
-        received_at=m["received_at"],
-        calendar=m["calendar"],
+        id=id_,
+        reference=reference,
+        kind=kind,
+        status=status,
+        team=team,
+        reason=reason,
+        due_on=due_on,
+        p_deadline=p_deadline,
+        p_contact=p_contact,
+        p_care=p_care,
+        category=category,
+        area=area,
+        owner=owner,
+        restricted=restricted,
+        claimed_by=claimed_by,
+        lease_until=lease_until,
+        last_contact_at=row[17],
+        received_at=received_at,
+        calendar=row[18],
     )
 
 
-def _filters(query: QueueFilter, may_see_restricted: bool) -> list[Any]:
-    conditions: list[Any] = []
-    if query.team is not None:
-        conditions.append(work_items.c.team == query.team)
-    if query.category is not None:
-        conditions.append(cases.c.category == query.category)
-    if query.area is not None:
-        conditions.append(cases.c.area == query.area)
-    if not may_see_restricted:
-        conditions.append(work_items.c.restricted.is_(False))
-    return conditions
-
-
-# -- claim statements, one per shape ---------------------------------------------------------------
-
-_CLAIMABLE = or_(
-    work_items.c.status == "open",
-    and_(work_items.c.status == "claimed", work_items.c.lease_until < bindparam("b_now")),
-)
+def _visible(restricted_ok: bool) -> list[Any]:
+    """Restricted items only for a viewer who may see them all or manages the case."""
+    if restricted_ok:
+        return []
+    return [or_(wi.restricted.is_(False), _manager == bindparam("b_viewer"))]
 
 
 def _bound_filters(team: bool, category: bool, area: bool, restricted_ok: bool) -> list[Any]:
-    """The filters of a claim, with the values as parameters (``b_team``, ...)."""
+    """The filters of a query, with the values as parameters (``b_team``, ...)."""
     conditions: list[Any] = []
     if team:
-        conditions.append(work_items.c.team == bindparam("b_team"))
+        conditions.append(wi.team == bindparam("b_team"))
     if category:
         conditions.append(cases.c.category == bindparam("b_category"))
     if area:
         conditions.append(cases.c.area == bindparam("b_area"))
-    if not restricted_ok:
-        conditions.append(work_items.c.restricted.is_(False))
-    return conditions
+    return conditions + _visible(restricted_ok)
 
 
-def _full_order_pick(
-    team: bool, category: bool, area: bool, restricted_ok: bool, postgres: bool
-) -> Any:
-    """The first claimable item in the queue's order (a sort of every claimable item)."""
-    pick = (
-        select(work_items.c.id)
-        .join(cases, cases.c.id == work_items.c.case_id)
-        .where(_CLAIMABLE, *_bound_filters(team, category, area, restricted_ok))
-        .order_by(*_ORDER)
-        .limit(1)
-    )
-    return pick.with_for_update(skip_locked=True, of=work_items) if postgres else pick
+Shape = tuple[bool, bool, bool, bool]
 
 
-def _index_pick(team: bool, restricted_ok: bool) -> Any:
-    """PostgreSQL: the best claimable item found through ``ix_work_items_queue`` alone.
-
-    The queue's order (deadline rank up, countdown level down, care down, oldest first) mixes
-    directions, so ``ORDER BY ... LIMIT 1`` over the open items sorts them all on every claim
-    (~8 ms at 10,000 items, and claims are then CPU-bound). Instead, the best open (deadline,
-    level, care) is found with three min/max probes of the index, and within that group the
-    index gives the oldest first; the best expired lease is looked up among the (few) claimed
-    items. Both candidates are locked ``SKIP LOCKED`` and the better one is taken. When no open
-    candidate is free (its whole group is locked by other claimers) nothing is returned and the
-    caller falls back to the full order. Team and restricted are columns of the item, so they
-    filter the probes; a category or area filter needs the case, and takes the full order.
-    """
-    wi = work_items.c
-    conditions = _bound_filters(team, False, False, restricted_ok)
-    opened = [wi.status == "open", *conditions]
-    # Each probe is a CTE so that it runs once (an inlined subquery repeated in the later
-    # probes would be planned, and run, once per use).
-    best_deadline = select(func.min(wi.p_deadline).label("v")).where(*opened).cte("best_deadline")
-    deadline = select(best_deadline.c.v).scalar_subquery()
-    best_level = (
-        select(func.max(wi.p_contact).label("v"))
-        .where(*opened, wi.p_deadline == deadline)
-        .cte("best_level")
-    )
-    level = select(best_level.c.v).scalar_subquery()
-    best_care = (
-        select(func.max(wi.p_care).label("v"))
-        .where(*opened, wi.p_deadline == deadline, wi.p_contact == level)
-        .cte("best_care")
-    )
-    care = select(best_care.c.v).scalar_subquery()
-    keys = (wi.id, wi.p_deadline, wi.p_contact, wi.p_care, wi.received_at)
-    best_open = (
-        select(*keys)
-        .where(*opened, wi.p_deadline == deadline, wi.p_contact == level, wi.p_care == care)
-        .order_by(wi.received_at, wi.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .subquery("best_open")
-    )
-    best_expired = (
-        select(*keys)
-        .where(wi.status == "claimed", wi.lease_until < bindparam("b_now"), *conditions)
-        .order_by(*_ORDER)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .subquery("best_expired")
-    )
-    both = union_all(select(best_open), select(best_expired)).subquery("candidates")
+def _shape(query: QueueFilter, restricted_ok: bool) -> Shape:
     return (
-        select(both.c.id)
-        .order_by(
-            both.c.p_deadline,
-            both.c.p_contact.desc(),
-            both.c.p_care.desc(),
-            both.c.received_at,
-            both.c.id,
-        )
-        .limit(1)
+        query.team is not None,
+        query.category is not None,
+        query.area is not None,
+        restricted_ok,
     )
+
+
+def _params(query: QueueFilter, viewer: str, restricted_ok: bool, **more: Any) -> dict[str, Any]:
+    params = {"b_team": query.team, "b_category": query.category, "b_area": query.area, **more}
+    if not restricted_ok:
+        params["b_viewer"] = viewer
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _candidates(shape: Shape, claiming: bool, lock: bool, limit: Any) -> Any:
+    """The first ``limit`` open items in queue order and the first ``limit`` claimed ones (for
+    a claim, only expired leases, and on PostgreSQL each arm ``FOR UPDATE SKIP LOCKED``), as one
+    subquery."""
+    conditions = _bound_filters(*shape)
+    keys = (wi.id, wi.p_deadline, wi.p_contact, wi.p_care, wi.received_at)
+    arms = []
+    for status in ("open", "claimed"):
+        # A literal, not a parameter: the partial indexes' predicates must be provable from the
+        # statement itself (by PostgreSQL's generic plans of prepared statements, and SQLite).
+        where = [wi.status == literal_column(f"'{status}'"), *conditions]
+        if claiming and status == "claimed":
+            where.append(wi.lease_until < bindparam("b_now"))
+        arm = (
+            select(*keys)
+            .join(cases, cases.c.id == wi.case_id)
+            .where(*where)
+            .order_by(*_ORDER)
+            .limit(limit)
+        )
+        if lock:
+            arm = arm.with_for_update(skip_locked=True, of=work_items)
+        arms.append(arm.subquery(f"best_{status}").select())
+    return union_all(*arms).subquery("candidates")
+
+
+def _in_order(both: Any) -> tuple[Any, ...]:
+    c = both.c
+    return (c.p_deadline, c.p_contact.desc(), c.p_care.desc(), c.received_at, c.id)
 
 
 _CLAIM_VALUES = {
@@ -206,43 +171,49 @@ _CLAIM_VALUES = {
 
 
 @cache
-def _claim_statement(pick_kind: str, shape: tuple[bool, bool, bool, bool], postgres: bool) -> Any:
+def _claim_statement(shape: Shape, postgres: bool) -> Any:
     """``UPDATE ... WHERE id = (pick) RETURNING``: the item with its case's columns on
     PostgreSQL (``UPDATE ... FROM cases``), its id on SQLite (which cannot return them)."""
-    team, category, area, restricted_ok = shape
-    if pick_kind == "index":
-        pick = _index_pick(team, restricted_ok)
-    else:
-        pick = _full_order_pick(team, category, area, restricted_ok, postgres)
-    stmt = (
-        update(work_items)
-        .where(work_items.c.id == pick.correlate(None).scalar_subquery(), _CLAIMABLE)
-        .values(_CLAIM_VALUES)
-    )
+    both = _candidates(shape, True, postgres, 1)
+    pick = select(both.c.id).order_by(*_in_order(both)).limit(1).scalar_subquery()
+    stmt = update(work_items).where(wi.id == pick).values(_CLAIM_VALUES)
     if postgres:
-        return stmt.where(cases.c.id == work_items.c.case_id).returning(*_COLUMNS)
-    return stmt.returning(work_items.c.id)
+        return stmt.where(cases.c.id == wi.case_id).returning(*_COLUMNS)
+    return stmt.returning(wi.id)
 
 
-_GET = (
-    select(*_COLUMNS)
-    .join(cases, cases.c.id == work_items.c.case_id)
-    .where(work_items.c.id == bindparam("b_id"))
-)
-_GET_LOCKED = _GET.with_for_update(of=work_items)
+@cache
+def _list_statement(shape: Shape) -> Any:
+    """Open and claimed items, most urgent first (``b_limit`` of them)."""
+    both = _candidates(shape, False, False, bindparam("b_limit"))
+    return (
+        select(*_COLUMNS)
+        .select_from(both)
+        .join(work_items, wi.id == both.c.id)
+        .join(cases, cases.c.id == wi.case_id)
+        .order_by(*_in_order(both))
+        .limit(bindparam("b_limit"))
+    )
+
+
+@cache
+def _get_statement(restricted_ok: bool, lock: bool) -> Any:
+    stmt = (
+        select(*_COLUMNS)
+        .join(cases, cases.c.id == wi.case_id)
+        .where(wi.id == bindparam("b_id"), *_visible(restricted_ok))
+    )
+    return stmt.with_for_update(of=work_items) if lock else stmt
+
+
 _LOCK_CASE = (
     select(cases.c.id)
-    .where(
-        cases.c.id
-        == select(work_items.c.case_id)
-        .where(work_items.c.id == bindparam("b_id"))
-        .scalar_subquery()
-    )
+    .where(cases.c.id == select(wi.case_id).where(wi.id == bindparam("b_id")).scalar_subquery())
     .with_for_update()
 )
 _FINISH = (
     update(work_items)
-    .where(work_items.c.id == bindparam("b_id"))
+    .where(wi.id == bindparam("b_id"))
     .values(
         status="done",
         closed_at=bindparam("b_now"),
@@ -252,7 +223,7 @@ _FINISH = (
 )
 _RELEASE = (
     update(work_items)
-    .where(work_items.c.id == bindparam("b_id"))
+    .where(wi.id == bindparam("b_id"))
     .values(status="open", claimed_by=None, claimed_at=None, lease_until=None)
 )
 
@@ -272,49 +243,36 @@ class SqlWorkQueue:
         query: QueueFilter,
         may_see_restricted: bool,
     ) -> WorkItem | None:
-        shape = (
-            query.team is not None,
-            query.category is not None,
-            query.area is not None,
-            may_see_restricted,
+        stmt = _claim_statement(_shape(query, may_see_restricted), self._postgres)
+        params = _params(
+            query, actor, may_see_restricted, b_now=now, b_actor=actor, b_lease=lease_until
         )
-        params = {
-            "b_now": now,
-            "b_actor": actor,
-            "b_lease": lease_until,
-            "b_team": query.team,
-            "b_category": query.category,
-            "b_area": query.area,
-        }
-        params = {k: v for k, v in params.items() if v is not None}
-        row = None
-        if self._postgres and query.category is None and query.area is None:
-            row = self._conn.execute(_claim_statement("index", shape, True), params).first()
-        if row is None:
-            stmt = _claim_statement("full", shape, self._postgres)
-            row = self._conn.execute(stmt, params).first()
+        row = self._conn.execute(stmt, params).first()
         if row is None:
             return None
-        return _item(row) if self._postgres else self._get(row.id)
+        return _item(row) if self._postgres else self._get(row.id, actor, may_see_restricted)
 
-    def _get(self, item_id: int, *, lock: bool = False) -> WorkItem:
-        stmt = _GET_LOCKED if lock and self._postgres else _GET
-        row = self._conn.execute(stmt, {"b_id": item_id}).first()
+    def _get(
+        self, item_id: int, viewer: str, may_see_restricted: bool, *, lock: bool = False
+    ) -> WorkItem:
+        stmt = _get_statement(may_see_restricted, lock and self._postgres)
+        params = _params(QueueFilter(), viewer, may_see_restricted, b_id=item_id)
+        row = self._conn.execute(stmt, params).first()
         if row is None:
             raise WorkItemNotFoundError(item_id)
         return _item(row)
 
-    def held(self, item_id: int, actor: str, now: datetime) -> WorkItem:
+    def held(self, item_id: int, actor: str, now: datetime, may_see_restricted: bool) -> WorkItem:
         """The item ``actor`` holds an unexpired lease on, locked until the transaction ends.
 
-        On PostgreSQL the item's case row is locked first, then the item: the order every
-        command and the sweep take them in (case, then its items). Locking the item first would
-        let ``complete`` (item, then case for its command) deadlock against a command or sweep
-        batch on the same case (case, then its items).
+        An item ``actor`` may not see is not found, whoever holds it. On PostgreSQL the item's
+        case row is locked first, then the item: the order every command and the sweep take
+        them in (case, then its items). Locking the item first would let ``complete`` (item,
+        then case for its command) deadlock against a command or sweep batch on the same case.
         """
         if self._postgres:
             self._conn.execute(_LOCK_CASE, {"b_id": item_id})
-        item = self._get(item_id, lock=True)
+        item = self._get(item_id, actor, may_see_restricted, lock=True)
         expired = item.lease_until is None or item.lease_until < now
         if item.status != "claimed" or item.claimed_by != actor or expired:
             status = "expired" if item.status == "claimed" and expired else item.status
@@ -326,18 +284,13 @@ class SqlWorkQueue:
         params = {"b_id": item_id, "b_now": now, "b_actor": actor, "b_outcome": outcome[:200]}
         self._conn.execute(_FINISH, params)
 
-    def release(self, item_id: int, actor: str, now: datetime) -> None:
-        self.held(item_id, actor, now)
+    def release(self, item_id: int, actor: str, now: datetime, may_see_restricted: bool) -> None:
+        self.held(item_id, actor, now, may_see_restricted)
         self._conn.execute(_RELEASE, {"b_id": item_id})
 
-    def items(self, query: QueueFilter, may_see_restricted: bool) -> Sequence[WorkItem]:
-        stmt = (
-            select(*_COLUMNS)
-            .join(cases, cases.c.id == work_items.c.case_id)
-            .where(
-                work_items.c.status.in_(("open", "claimed")), *_filters(query, may_see_restricted)
-            )
-            .order_by(*_ORDER)
-            .limit(query.limit)
-        )
-        return [_item(row) for row in self._conn.execute(stmt)]
+    def items(
+        self, query: QueueFilter, may_see_restricted: bool, viewer: str
+    ) -> Sequence[WorkItem]:
+        stmt = _list_statement(_shape(query, may_see_restricted))
+        params = _params(query, viewer, may_see_restricted, b_limit=query.limit)
+        return [_item(row) for row in self._conn.execute(stmt, params)]

@@ -92,7 +92,7 @@ def chaos_worker(url: str, name: str, lease_seconds: float, hold: bool = False) 
             queue = SqlWorkQueue(conn)
             now = datetime.now(UTC)
             try:
-                queue.held(item.id, name, now)
+                queue.held(item.id, name, now, True)
             except LeaseLostError:
                 continue  # our lease ran out and someone else has it (or has done it)
             queue.finish(item.id, name, now, "chaos")
