@@ -15,8 +15,10 @@ that have no open item, re-rank the changed ones, close the ones no longer neede
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from psycopg.types.json import Jsonb
@@ -232,9 +234,9 @@ class _PostgresWrite:
                     e.occurred_at,
                     e.recorded_at,
                     e.actor,
-                    Jsonb(jsonable(e.data)),
-                    Jsonb(jsonable(e.before)),
-                    Jsonb(jsonable(e.after)),
+                    _json(e.data),
+                    _json(e.before),
+                    _json(e.after),
                 )
             )
         count = already + len(case.pending_events)
@@ -255,6 +257,20 @@ class _PostgresWrite:
             cur.execute(_SCHEDULE_PG, self.schedule)
             _write_items_postgres(conn, cur, self.batch, self.now)
             _copy(cur, "jobs", _JOB_COLUMNS, self.jobs)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_dumps = partial(json.dumps, default=_iso)
+
+
+def _json(value: Any) -> Jsonb:
+    """``Jsonb(jsonable(value))`` without the copy: the encoder writes dates as ISO text."""
+    return Jsonb(value, dumps=_dumps)
 
 
 def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
