@@ -209,6 +209,9 @@ def _recompute_calendar(
     params = {"cal": calendar.name}
     conn.execute(text("DROP TABLE IF EXISTS recompute_moved"))
     conn.execute(text(_MOVED), params)
+    if conn.dialect.name == "sqlite":
+        # SQLite's UPDATE ... FROM otherwise scans the moved set for every clock row it updates.
+        conn.execute(text("CREATE INDEX recompute_moved_key ON recompute_moved (case_id, clock)"))
     clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_moved")).scalar_one()
     moved_cases = conn.execute(
         text("SELECT COUNT(DISTINCT case_id) FROM recompute_moved")
