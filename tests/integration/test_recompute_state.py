@@ -26,8 +26,8 @@ __all__ = ["config_dir"]  # the fixture, shared with test_recompute
 
 def states(db_engine: Engine) -> dict[str, str]:
     with db_engine.connect() as conn:
-        rows = conn.execute(select(calendar_states.c.calendar, calendar_states.c.fingerprint))
-        return {name: fingerprint for name, fingerprint in rows}
+        stmt = select(calendar_states.c.calendar, calendar_states.c.fingerprint)
+        return dict(conn.execute(stmt).tuples().all())
 
 
 def test_unmoved_cases_are_not_rewritten_and_a_late_old_calendar_case_is_caught(
