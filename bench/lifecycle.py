@@ -302,7 +302,9 @@ def report(results: dict[str, Result], cases: int) -> None:
         )
     print(
         "CPU ms: this process's CPU per command (the rest of ms/cmd waits on the database);"
-        "\nSQL/cmd: statements SQLAlchemy sent; events: stored per case, flag events included"
+        "\nSQL/cmd: statements SQLAlchemy sent (on PostgreSQL a command's writes share one round"
+        " trip, pipelined, and the BEGIN rides with its first read); events: stored per case,"
+        " flag events included"
     )
     print(f"\n{'engine ms/command':<20}" + "".join(f"{k:>12}" for k in KINDS))
     for name, result in results.items():
