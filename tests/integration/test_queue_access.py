@@ -106,9 +106,7 @@ def test_the_list_shows_restricted_items_to_the_team_and_the_named_manager_only(
     # filtered lists too, and a claimed restricted item stays hidden from others
     mandys_item(service, cases)
     assert refs(service.queue(OTHER, QueueFilter(category="staff-conduct"))) == []
-    assert refs(service.queue(MANAGER, QueueFilter(category="staff-conduct"))) == [
-        cases["conduct"]
-    ]
+    assert refs(service.queue(MANAGER, QueueFilter(category="staff-conduct"))) == [cases["conduct"]]
     assert refs(service.queue(OTHER, QueueFilter(team="complaints"))) == [cases["ordinary"]]
     assert [i.claimed_by for i in service.queue(TEAM, QueueFilter(limit=1))] == [MANAGER]
 
