@@ -28,7 +28,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -141,7 +141,7 @@ class Sweeper:
             with self._failures(summary), self._engine.begin() as conn:
                 batch, counts = self._claim(conn, as_of, ids)
                 if batch:
-                    _write(conn, self._process(conn, batch, counts, as_of, summary))
+                    self._process(conn, batch, counts, as_of, summary)
             self._done(summary, len(batch), len(ids), progress)
 
     def _run_overlapped(
@@ -151,54 +151,49 @@ class Sweeper:
         summary: SweepSummary,
         progress: Progress | None,
     ) -> None:
-        """Claim and evaluate each batch while the previous one is written and committed.
+        """Claim the next batch (a reader thread) while this one is evaluated and written.
 
-        Each batch keeps its own connection and transaction from its claim to its commit; a
-        single writer thread commits them in order, and the next batch is handed over only
-        when the previous one has committed, so at most two are open and a failure leaves the
-        same committed prefix as the serial loop (the batch after a failed one rolls back).
-        PostgreSQL only: the batches lock disjoint rows. The database does the writes while
-        Python evaluates the next batch.
+        Each batch keeps its own connection and transaction from its claim to its commit, and
+        batches commit in order on the main thread: at most two are open (this one and the one
+        being claimed), and a failure leaves the same committed prefix as the serial loop (the
+        claimed next batch rolls back). PostgreSQL only: the batches lock disjoint rows. The
+        database reads the next batch while Python evaluates and writes this one.
         """
-        inflight: tuple[Future[None], int, int] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
+        pending = iter(chunks)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-reader") as reader:
+            upcoming = self._claim_next(reader, pending, as_of)
             try:
-                for ids in chunks:
+                while upcoming is not None:
                     with self._failures(summary):
-                        conn = self._engine.connect()
-                        try:
-                            tx = conn.begin()
-                            batch, counts = self._claim(conn, as_of, ids)
-                            plan = (
-                                self._process(conn, batch, counts, as_of, summary)
-                                if batch
-                                else None
+                        claimed = upcoming.result()
+                    upcoming = self._claim_next(reader, pending, as_of)
+                    with closing(claimed.conn), self._failures(summary):
+                        if claimed.batch:
+                            self._process(
+                                claimed.conn, claimed.batch, claimed.counts, as_of, summary
                             )
-                            if inflight is not None:
-                                self._settle(inflight, summary, progress)
-                                inflight = None
-                        except BaseException:
-                            conn.close()  # rolls the batch back
-                            raise
-                    future = writer.submit(_finish, conn, tx, plan)
-                    inflight = (future, len(batch), len(ids))
-                if inflight is not None:
-                    self._settle(inflight, summary, progress)
-                    inflight = None
+                        claimed.tx.commit()
+                    self._done(summary, len(claimed.batch), len(claimed.ids), progress)
             finally:
-                if inflight is not None:  # leaving on an error: let the batch in flight end
-                    inflight[0].exception()
+                if upcoming is not None and upcoming.exception() is None:
+                    upcoming.result().conn.close()  # leaving on an error: roll the claim back
 
-    def _settle(
-        self,
-        inflight: tuple[Future[None], int, int],
-        summary: SweepSummary,
-        progress: Progress | None,
-    ) -> None:
-        future, cases_in_batch, ids_in_chunk = inflight
-        with self._failures(summary):
-            future.result()
-        self._done(summary, cases_in_batch, ids_in_chunk, progress)
+    def _claim_next(
+        self, reader: ThreadPoolExecutor, pending: Iterator[list[int]], as_of: date
+    ) -> Future[_Claimed] | None:
+        ids = next(pending, None)
+        return None if ids is None else reader.submit(self._open_claim, as_of, ids)
+
+    def _open_claim(self, as_of: date, ids: list[int]) -> _Claimed:
+        """Begin a batch's transaction and claim its cases (reader thread)."""
+        conn = self._engine.connect()
+        try:
+            tx = conn.begin()
+            batch, counts = self._claim(conn, as_of, ids)
+        except BaseException:
+            conn.close()
+            raise
+        return _Claimed(conn, tx, ids, batch, counts)
 
     @staticmethod
     def _done(
@@ -252,8 +247,8 @@ class Sweeper:
         counts: dict[int, int],
         as_of: date,
         summary: SweepSummary,
-    ) -> BatchWrite:
-        """Evaluate the batch's flags and work; the writes they call for, still to execute."""
+    ) -> None:
+        """Evaluate the batch's flags and work, and write them in the batch's transaction."""
         now = self._clock()
         messages: list[JobSpec] = []
         for case in batch:
@@ -277,17 +272,18 @@ class Sweeper:
                     summary.withdrawn[name.rsplit(":", 1)[-1]] += 1
             if self._notifications is not None and case.pending_events:
                 messages.extend(self._notifications(case, case.pending_events, policy))
-        return prepare_batch(conn.dialect.name, batch, counts, messages, now)
+        _write(conn, prepare_batch(conn.dialect.name, batch, counts, messages, now))
 
 
-def _finish(conn: Connection, tx: RootTransaction, plan: BatchWrite | None) -> None:
-    """Write a prepared batch and commit it, on the connection that claimed it (writer thread)."""
-    try:
-        if plan is not None:
-            _write(conn, plan)
-        tx.commit()
-    finally:
-        conn.close()  # rolls back if the commit was not reached
+@dataclass
+class _Claimed:
+    """A batch claimed in its own open transaction, waiting to be evaluated and committed."""
+
+    conn: Connection
+    tx: RootTransaction
+    ids: list[int]
+    batch: list[Case]
+    counts: dict[int, int]
 
 
 def _write(conn: Connection, plan: BatchWrite) -> None:

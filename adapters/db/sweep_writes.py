@@ -21,8 +21,10 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, Protocol
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from adapters.db.flag_writes import write_flag_changes
 from adapters.db.jobs import DEFAULT_MAX_ATTEMPTS, SqlJobs
@@ -247,6 +249,19 @@ class _PostgresWrite:
     def execute(self, conn: Connection) -> None:
         raw = conn.connection.driver_connection
         assert raw is not None
+        try:
+            self._execute(conn, raw)
+        except psycopg.Error as exc:
+            # The raw cursor bypasses SQLAlchemy: wrap the error as it would, and drop a dead
+            # connection from the pool (else closing it would try to roll back on it).
+            lost = bool(raw.broken or raw.closed)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(
+                None, None, exc, psycopg.Error, connection_invalidated=lost
+            ) from exc
+
+    def _execute(self, conn: Connection, raw: Any) -> None:
         with raw.cursor() as cur:
             _copy(cur, "case_flags", _FLAG_COLUMNS, self.flags)
             if self.clears[0]:

@@ -27,7 +27,7 @@ __all__ = ["config_dir"]  # the fixture, shared with test_recompute
 def states(db_engine: Engine) -> dict[str, str]:
     with db_engine.connect() as conn:
         stmt = select(calendar_states.c.calendar, calendar_states.c.fingerprint)
-        return dict(conn.execute(stmt).tuples().all())
+        return {row.calendar: row.fingerprint for row in conn.execute(stmt)}
 
 
 def test_unmoved_cases_are_not_rewritten_and_a_late_old_calendar_case_is_caught(
