@@ -18,8 +18,8 @@ now is skipped, and the edit brings its flags up to date itself.
 
 Cost (``bench/sweep.py``): the due ids come from one scan of a partial index (``ix_cases_due``);
 each batch is read with array parameters and written with ``COPY`` and ``unnest`` statements
-(``adapters/db/sweep_reads.py``, ``sweep_writes.py``); and on PostgreSQL the next batch is
-claimed and evaluated in Python while the database writes the previous one.
+(``adapters/db/sweep_reads.py``, ``sweep_writes.py``); and on PostgreSQL a reader thread claims
+the next batch while this one is evaluated and written.
 """
 
 from __future__ import annotations
