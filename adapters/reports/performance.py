@@ -1,9 +1,9 @@
 """The performance report for a period: volumes, timeliness, outcomes and contact.
 
-``performance_figures`` runs the grouped queries (``timeliness``, ``outcomes``, ``contact``) in
-one read-only connection; ``performance_document`` lays the figures out as tables and the four
-charts of the HTML page (monthly volumes by stage, timeliness against target, outcomes by
-category, the contact countdown distribution).
+``performance_figures`` runs the grouped queries (``timeliness``, ``outcomes``, ``contact``) side
+by side over one snapshot (``sections.run_sections``); ``performance_document`` lays the figures
+out as tables and the four charts of the HTML page (monthly volumes by stage, timeliness against
+target, outcomes by category, the contact countdown distribution).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import Engine
 
@@ -28,7 +29,8 @@ from adapters.reports.performance_tables import (
     timeliness_tables,
     volume_table,
 )
-from adapters.reports.queries import ensure_calendar_days, prepare
+from adapters.reports.queries import ensure_calendar_days
+from adapters.reports.sections import run_sections
 from adapters.reports.timeliness import CLOCKS, ClockTimeliness, Timeliness, timeliness
 from engine.reporting import median_of, month_keys
 from sla.calendar import WorkingCalendar
@@ -55,17 +57,23 @@ def performance_figures(
     levels: Sequence[ContactLevel],
 ) -> PerformanceFigures:
     ensure_calendar_days(db_engine, calendars)
-    with db_engine.connect() as conn:
-        prepare(conn)
-        return PerformanceFigures(
-            start=start,
-            end=end,
-            as_of=as_of,
-            levels=tuple(levels),
-            timeliness=timeliness(conn, start, end, as_of),
-            outcomes=outcomes(conn, start, end),
-            contact=contact(conn, start, end, as_of),
-        )
+    found = run_sections(
+        db_engine,
+        {
+            "timeliness": lambda conn: timeliness(conn, start, end, as_of),
+            "outcomes": lambda conn: outcomes(conn, start, end),
+            "contact": lambda conn: contact(conn, start, end, as_of),
+        },
+    )
+    return PerformanceFigures(
+        start=start,
+        end=end,
+        as_of=as_of,
+        levels=tuple(levels),
+        timeliness=cast(Timeliness, found["timeliness"]),
+        outcomes=cast(Outcomes, found["outcomes"]),
+        contact=cast(Contact, found["contact"]),
+    )
 
 
 def performance_document(figures: PerformanceFigures) -> ReportDocument:
