@@ -1,17 +1,33 @@
-"""The background job table: the outbox side (enqueue, in the caller's transaction)."""
+"""The background job table: the outbox side (enqueue, in the caller's transaction).
+
+A command's messages go in with one ``INSERT`` whose case id is looked up by a subquery on the
+reference, sent without waiting for a reply (pipelined on PostgreSQL): the outbox costs a command
+no extra round trip for the lookup.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
+from adapters.db.connection import pipelined
 from adapters.db.tables import cases, jobs
 from adapters.db.types import jsonable
 from engine.ports import JobSpec
 
 DEFAULT_MAX_ATTEMPTS = 5
+
+_INSERT_JOB = (
+    insert(jobs)
+    .values(
+        case_id=select(cases.c.id)
+        .where(cases.c.reference == bindparam("reference"))
+        .scalar_subquery()
+    )
+    .inline()
+)
 
 
 class SqlJobs:
@@ -23,29 +39,18 @@ class SqlJobs:
     def enqueue(self, specs: Sequence[JobSpec], now: datetime) -> None:
         if not specs:
             return
-        refs = {s.reference for s in specs if s.reference}
-        ids = (
-            dict(
-                self._conn.execute(
-                    select(cases.c.reference, cases.c.id).where(cases.c.reference.in_(refs))
-                ).all()
-            )
-            if refs
-            else {}
-        )
-        self._conn.execute(
-            insert(jobs),
-            [
-                {
-                    "kind": spec.kind,
-                    "case_id": ids.get(spec.reference) if spec.reference else None,
-                    "payload": jsonable(dict(spec.payload)),
-                    "status": "queued",
-                    "attempts": 0,
-                    "max_attempts": DEFAULT_MAX_ATTEMPTS,
-                    "run_after": spec.run_after or now,
-                    "created_at": now,
-                }
-                for spec in specs
-            ],
-        )
+        rows = [
+            {
+                "reference": spec.reference or None,
+                "kind": spec.kind,
+                "payload": jsonable(dict(spec.payload)),
+                "status": "queued",
+                "attempts": 0,
+                "max_attempts": DEFAULT_MAX_ATTEMPTS,
+                "run_after": spec.run_after or now,
+                "created_at": now,
+            }
+            for spec in specs
+        ]
+        with pipelined(self._conn):
+            self._conn.execute(_INSERT_JOB, rows)
