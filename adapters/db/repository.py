@@ -147,6 +147,20 @@ def _clock_rows(case: Case) -> dict[str, dict[str, Any]]:
     }
 
 
+def clock_from_row(r: Any) -> ClockState:
+    """A ``case_clocks`` row as the engine's ``ClockState``."""
+    return ClockState(
+        name=r.clock,
+        label=r.label,
+        started_on=r.started_on,
+        base_days=r.base_days,
+        due_on=r.due_on,
+        extended_days=r.extended_days,
+        stopped_on=r.stopped_on,
+        stop_reason=r.stop_reason,
+    )
+
+
 def case_from_row(row: Row[Any]) -> Case:
     m = row._mapping
     case = Case(
@@ -222,16 +236,7 @@ class SqlCaseRepository:
             .order_by(case_clocks.c.case_id, case_clocks.c.started_on)
         )
         for r in rows:
-            result[r.case_id][r.clock] = ClockState(
-                name=r.clock,
-                label=r.label,
-                started_on=r.started_on,
-                base_days=r.base_days,
-                due_on=r.due_on,
-                extended_days=r.extended_days,
-                stopped_on=r.stopped_on,
-                stop_reason=r.stop_reason,
-            )
+            result[r.case_id][r.clock] = clock_from_row(r)
         return result
 
     def load_flags(self, case_ids: Sequence[int]) -> dict[int, list[Flag]]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from adapters.db.repository import case_from_row
+from adapters.db.repository import case_from_row, clock_from_row
 from adapters.db.tables import case_clocks, case_flags, cases
 from engine.model import Case
 from sla.deadlines import ClockState
@@ -62,16 +62,7 @@ def claim_due(
         .order_by(case_clocks.c.case_id, case_clocks.c.started_on),
         params,
     ):
-        clocks[r.case_id][r.clock] = ClockState(
-            name=r.clock,
-            label=r.label,
-            started_on=r.started_on,
-            base_days=r.base_days,
-            due_on=r.due_on,
-            extended_days=r.extended_days,
-            stopped_on=r.stopped_on,
-            stop_reason=r.stop_reason,
-        )
+        clocks[r.case_id][r.clock] = clock_from_row(r)
     flags: dict[int, list[Flag]] = {case_id: [] for case_id in claimed}
     for r in conn.execute(
         select(case_flags)

@@ -23,15 +23,15 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db.flag_writes import write_flag_changes
 from adapters.db.jobs import DEFAULT_MAX_ATTEMPTS, SqlJobs
 from adapters.db.repository import event_rows
-from adapters.db.tables import case_events, cases, work_items
+from adapters.db.tables import case_events, cases
 from adapters.db.types import jsonable
-from adapters.db.work_items import OPEN_STATES, write_work_items_bulk
+from adapters.db.work_items import open_items_by_case, write_work_items_bulk
 from engine.model import Case
 from engine.ports import JobSpec
 from engine.queue import ItemSpec
@@ -305,22 +305,7 @@ def _write_items_postgres(conn: Connection, cur: Any, batch: Sequence[Case], now
     changed = [c for c in batch if c.pending_items is not None]
     if not changed:
         return
-    existing: dict[tuple[int, str], Any] = {}
-    unknown = [c.id for c in changed if c.open_items is None]
-    if unknown:
-        existing.update(
-            ((row.case_id, row.kind), row)
-            for row in conn.execute(
-                select(work_items).where(
-                    work_items.c.case_id.in_(unknown), work_items.c.status.in_(OPEN_STATES)
-                )
-            )
-        )
-    for case in changed:
-        if case.open_items is not None:
-            assert case.id is not None
-            existing.update(((case.id, kind), row) for kind, row in case.open_items.items())
-            case.open_items = None
+    existing = open_items_by_case(conn, changed)
     by_case: dict[int, list[tuple[str, Any]]] = {}
     for (case_id, kind), row in existing.items():
         by_case.setdefault(case_id, []).append((kind, row))

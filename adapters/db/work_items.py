@@ -25,11 +25,10 @@ def write_work_items(conn: Connection, case: Case, now: datetime) -> None:
     write_work_items_bulk(conn, [case], now)
 
 
-def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime) -> None:
-    """Write the pending items of every case in ``batch`` with a handful of statements."""
-    cases = [c for c in batch if c.pending_items is not None]
-    if not cases:
-        return
+def open_items_by_case(conn: Connection, cases: Sequence[Case]) -> dict[tuple[int, str], Any]:
+    """The open work items of ``cases`` by (case id, kind): those their load brought along, the
+    rest read in one query. Each case's ``open_items`` is cleared: stale once its items are
+    written, so a later write reads them again."""
     existing: dict[tuple[int, str], Any] = {}
     unknown = [c.id for c in cases if c.open_items is None]
     if unknown:
@@ -45,7 +44,16 @@ def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime
         if case.open_items is not None:
             assert case.id is not None
             existing.update(((case.id, kind), row) for kind, row in case.open_items.items())
-            case.open_items = None  # stale once written; a later write reads them again
+            case.open_items = None
+    return existing
+
+
+def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime) -> None:
+    """Write the pending items of every case in ``batch`` with a handful of statements."""
+    cases = [c for c in batch if c.pending_items is not None]
+    if not cases:
+        return
+    existing = open_items_by_case(conn, cases)
     closes: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
