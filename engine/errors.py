@@ -42,10 +42,12 @@ class ValidationError(ComplaintsError, ValueError):
 
 
 class WorkItemNotFoundError(ComplaintsError, LookupError):
-    """No work item with that number (or none the actor may see)."""
+    """No work item with that number (or none the actor may see: ``hidden``, for the security
+    log only; the message is the same either way)."""
 
-    def __init__(self, item_id: object) -> None:
+    def __init__(self, item_id: object, *, hidden: bool = False) -> None:
         self.item_id = item_id
+        self.hidden = hidden
         super().__init__(f"no work item {item_id!r}")
 
 

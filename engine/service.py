@@ -6,7 +6,8 @@ Time is an argument (``at`` for back-dated steps); "now" comes from the clock po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from engine.errors import (
     ConcurrencyError,
     PermissionDeniedError,
     ValidationError,
+    WorkItemNotFoundError,
 )
 from engine.events import Event
 from engine.flagging import catch_up_flags, refresh_flags
@@ -643,6 +645,16 @@ class ComplaintsService:
         sees only the restricted cases that name them as manager (``engine.access.can_see``)."""
         return self.actor(actor).may(SEE_RESTRICTED)
 
+    @contextmanager
+    def _hidden_items_logged(self, actor: Actor, command: str) -> Iterator[None]:
+        """A restricted item the actor may not see is "not found" to them, and a security event."""
+        try:
+            yield
+        except WorkItemNotFoundError as exc:
+            if exc.hidden:
+                _security_event(actor, command, None, SEE_RESTRICTED)
+            raise
+
     def queue(self, actor: Who, query: QueueFilter | None = None) -> Sequence[WorkItem]:
         """Open and claimed work items, most urgent first, that ``actor`` may see."""
         who = self.actor(actor)
@@ -669,7 +681,7 @@ class ComplaintsService:
         who = self.actor(actor)
         self._require(who, WRITE, "release")
         now = self.now()
-        with self._uow() as uow:
+        with self._uow() as uow, self._hidden_items_logged(who, "release"):
             uow.queue.release(item_id, who.name, now, who.may(SEE_RESTRICTED))
             uow.commit()
         log.info("work_item_released", item=item_id)
@@ -695,7 +707,7 @@ class ComplaintsService:
         note = optional_text(outcome, "outcome", 200)
         clean = clean_payload(dict(payload or {}))
         now = self.now()
-        with self._uow() as uow:
+        with self._uow() as uow, self._hidden_items_logged(who, "complete"):
             item = uow.queue.held(item_id, who.name, now, who.may(SEE_RESTRICTED))
             case = None
             if command is not None:

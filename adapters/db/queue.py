@@ -211,6 +211,7 @@ _LOCK_CASE = (
     .where(cases.c.id == select(wi.case_id).where(wi.id == bindparam("b_id")).scalar_subquery())
     .with_for_update()
 )
+_EXISTS = select(wi.id).where(wi.id == bindparam("b_id"))
 _FINISH = (
     update(work_items)
     .where(wi.id == bindparam("b_id"))
@@ -259,8 +260,15 @@ class SqlWorkQueue:
         params = _params(QueueFilter(), viewer, may_see_restricted, b_id=item_id)
         row = self._conn.execute(stmt, params).first()
         if row is None:
-            raise WorkItemNotFoundError(item_id)
+            hidden = not may_see_restricted and self._exists(item_id)
+            raise WorkItemNotFoundError(item_id, hidden=hidden)
         return _item(row)
+
+    def _exists(self, item_id: int) -> bool:
+        """Is there an item with this number at all? (Only asked after a refusal, so that
+        hiding a restricted item can be logged as a security event.)"""
+        found = self._conn.execute(_EXISTS, {"b_id": item_id}).first()
+        return found is not None
 
     def held(self, item_id: int, actor: str, now: datetime, may_see_restricted: bool) -> WorkItem:
         """The item ``actor`` holds an unexpired lease on, locked until the transaction ends.

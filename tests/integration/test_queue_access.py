@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import Engine, select
 from support import FakeClock, london
 
@@ -228,3 +229,22 @@ def test_the_complaints_team_finishes_a_restricted_item(
     )
     assert row(db_engine, item.id)["closed_by"] == TEAM
     assert cases["conduct"] not in refs(service.queue(TEAM))
+
+
+def test_hiding_a_restricted_item_is_a_security_event_and_a_missing_one_is_not(
+    service: ComplaintsService, cases: dict[str, str]
+) -> None:
+    item = mandys_item(service, cases)
+    with structlog.testing.capture_logs() as logs:
+        with pytest.raises(WorkItemNotFoundError):
+            service.release(item.id, actor=OTHER)
+        with pytest.raises(WorkItemNotFoundError):
+            service.complete(item.id, actor=OTHER_MANAGER)
+        with pytest.raises(WorkItemNotFoundError):
+            service.release(999_999, actor=OTHER)
+    denied = [entry for entry in logs if entry["event"] == "permission_denied"]
+    assert [(d["actor"], d["command"], d["permission"]) for d in denied] == [
+        (OTHER, "release", "see-restricted"),
+        (OTHER_MANAGER, "complete", "see-restricted"),
+    ]
+    assert all(d["reference"] is None for d in denied)  # the refusal names no case
