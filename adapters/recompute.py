@@ -212,6 +212,10 @@ def _recompute_calendar(
     if conn.dialect.name == "sqlite":
         # SQLite's UPDATE ... FROM otherwise scans the moved set for every clock row it updates.
         conn.execute(text("CREATE INDEX recompute_moved_key ON recompute_moved (case_id, clock)"))
+    else:
+        # A temporary table has no statistics until analysed: without them PostgreSQL guesses
+        # its size and may plan the three set-based writes below with nested loops.
+        conn.execute(text("ANALYZE recompute_moved"))
     clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_moved")).scalar_one()
     moved_cases = conn.execute(
         text("SELECT COUNT(DISTINCT case_id) FROM recompute_moved")
