@@ -24,9 +24,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from adapters.db.tables import case_events, cases, jobs, work_items
 from adapters.db.types import jsonable
 from engine.access import EXPORT, RETENTION, Actor
-from engine.errors import PermissionDeniedError
 from engine.ports import CaseFilter
-from engine.service import ComplaintsService
+from engine.service import ComplaintsService, require_permission
 from engine.views import event_view, iso_instant
 
 log = structlog.get_logger()
@@ -65,19 +64,6 @@ PERSONAL_STRUCTURES = frozenset({"contact_details"})
 """Keys whose whole value is the resident's: replaced by an empty object."""
 
 
-def _deny(actor: Actor, permission: str, command: str) -> None:
-    if not actor.may(permission):
-        log.warning(
-            "permission_denied",
-            actor=actor.name,
-            actor_role=actor.role_label,
-            command=command,
-            reference=None,
-            permission=permission,
-        )
-        raise PermissionDeniedError(actor.name, permission, command)
-
-
 # -- subject access --------------------------------------------------------------------------------
 
 
@@ -93,7 +79,7 @@ def export_resident(
     With ``db_engine`` the messages queued to the resident (the ``jobs`` table) are included.
     """
     who = service.actor(actor)
-    _deny(who, EXPORT, "export-resident")
+    require_permission(who, EXPORT, "export-resident")
     ref = str(resident_ref).strip()
     found = service.find(CaseFilter(resident_ref=ref, limit=1_000_000), actor=who) if ref else []
     exported = []
@@ -222,7 +208,7 @@ def apply_retention(
 ) -> RetentionRun:
     """Anonymise cases closed before ``now - years``; only reports what it would do unless
     ``apply``. Each batch is one transaction, so a run cut short is simply run again."""
-    _deny(actor, RETENTION, "retention apply")
+    require_permission(actor, RETENTION, "retention apply")
     if years < 0:
         raise ValueError("years must be 0 or more")
     cutoff = now - timedelta(days=round(365.25 * years))

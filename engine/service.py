@@ -128,9 +128,7 @@ class ComplaintsService:
     def _require(
         self, actor: Actor, permission: str, command: str, reference: str | None = None
     ) -> None:
-        if not actor.may(permission):
-            _security_event(actor, command, reference, permission)
-            raise PermissionDeniedError(actor.name, permission, command)
+        require_permission(actor, permission, command, reference)
 
     def _visible(self, actor: Actor, case: Case, command: str) -> None:
         """A restricted case the actor may not see does not exist for them."""
@@ -736,6 +734,16 @@ class ComplaintsService:
             requeued=requeued,
         )
         return item
+
+
+def require_permission(
+    actor: Actor, permission: str, command: str, reference: str | None = None
+) -> None:
+    """Raise ``PermissionDeniedError`` unless ``actor`` has ``permission``; a refusal is logged
+    as a security event (every adapter that checks a permission comes through here)."""
+    if not actor.may(permission):
+        _security_event(actor, command, reference, permission)
+        raise PermissionDeniedError(actor.name, permission, command)
 
 
 def _security_event(actor: Actor, command: str, reference: str | None, permission: str) -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import structlog
 
 from adapters.cli.context import AppContext, pass_app
 from adapters.cli.options import resolve_actor
@@ -31,12 +30,12 @@ from adapters.reports import (
 )
 from adapters.reports.config import CH02_RULES
 from engine.access import READ, Actor
-from engine.errors import PermissionDeniedError, ValidationError
+from engine.errors import ValidationError
 from engine.reporting import previous_month
+from engine.service import require_permission
 from sla.timezone import london_date, parse_date
 
 F = TypeVar("F", bound=Callable[..., Any])
-log = structlog.get_logger()
 
 
 def output_options(func: F) -> F:
@@ -213,15 +212,7 @@ def _viewer(app: AppContext, name: str | None, command: str) -> Actor:
     without ``read``, logged as a security event without personal data. Opening the service
     also checks the schema (an SQLite file is migrated first)."""
     who = app.service.actor(resolve_actor(name))
-    if not who.may(READ):
-        log.warning(
-            "permission_denied",
-            actor=who.name,
-            actor_role=who.role_label,
-            command=command,
-            permission=READ,
-        )
-        raise PermissionDeniedError(who.name, READ, command)
+    require_permission(who, READ, command)
     return who
 
 
