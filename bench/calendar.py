@@ -33,6 +33,7 @@ sys.path.insert(0, str(_HERE.parent))
 import holidays
 import numpy as np
 
+from bench._common import CheckFailed, check
 from sla.calendar import FIRST_YEAR, LAST_YEAR, WorkingCalendar
 from sla.divisions import DIVISIONS
 
@@ -42,16 +43,6 @@ SPAN = LAST.toordinal() - FIRST.toordinal() + 1
 MAX_N, MAX_GAP = 30, 42  # n in 0..30 working days; between spans 0..6 weeks
 ONE = timedelta(days=1)
 TARGET_SINGLE, TARGET_NAIVE, TARGET_BUSDAY = 1_000_000.0, 50.0, 4.0
-
-
-class CheckFailed(Exception):
-    """A correctness check failed, so the figures would mean nothing."""
-
-
-def check(ok: bool, what: str) -> None:
-    if not ok:
-        raise CheckFailed(what)
-    print(f"  ok  {what}")
 
 
 def naive_add(day: date, n: int, hols: holidays.HolidayBase) -> date:

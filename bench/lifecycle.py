@@ -24,15 +24,14 @@ import argparse
 import cProfile
 import gc
 import pstats
-import secrets
 import sqlite3
 import sys
 import tempfile
 import time
 import timeit
 import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -47,14 +46,14 @@ sys.path.insert(0, str(_HERE.parent))
 import psycopg
 import sqlalchemy
 import transitions
-from psycopg import sql
 from sqlalchemy import Engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service
-from adapters.db.connection import create_db_engine, normalise_url
+from adapters.db.connection import create_db_engine
 from adapters.logging import configure_logging
 from adapters.settings import Settings, load_settings
+from bench._common import CheckFailed, check, fresh_pg_database, libpq
 from engine.commands import open_case
 from engine.definition import StepContext
 from engine.machine import WorkflowMachine, _transition
@@ -74,22 +73,12 @@ COUNTS = (
 )
 
 
-class CheckFailed(Exception):
-    """A correctness check failed, so the figures would mean nothing."""
-
-
 class Result(NamedTuple):
     spent: dict[str, float]  # engine seconds by command kind
     cpu: float  # this process's CPU seconds in those commands (the rest is waiting on the DB)
     statements: int  # SQL statements SQLAlchemy sent
     events: int  # events stored, flag events included
     bare: float  # seconds for the bare loop's 4 * cases commits
-
-
-def check(ok: bool, what: str) -> None:
-    if not ok:
-        raise CheckFailed(what)
-    print(f"  ok  {what}")
 
 
 def lifecycle(
@@ -175,28 +164,9 @@ def measure(url: str, run: tuple[Settings, int, bool], conn: Any, mark: str, wha
     return result._replace(bare=bare.seconds)
 
 
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_pg_database(server_url: str) -> Iterator[str]:
-    """A new empty database on the server (its SQLAlchemy URL), dropped even on error."""
-    server = make_url(normalise_url(server_url))
-    name = f"bench_lifecycle_{secrets.token_hex(4)}"
-    with psycopg.connect(libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq(server), autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
-
-
 def profile_postgres(run: tuple[Settings, int, bool], server_url: str) -> None:
     profiler = cProfile.Profile()
-    with fresh_pg_database(server_url) as url:
+    with fresh_pg_database(server_url, "bench_lifecycle") as url:
         db_engine = create_db_engine(url)
         try:
             profiler.runcall(lifecycle, db_engine, *run)
@@ -344,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if not args.skip_pg:
             with (
-                fresh_pg_database(args.pg_url) as url,
+                fresh_pg_database(args.pg_url, "bench_lifecycle") as url,
                 psycopg.connect(libpq(make_url(url))) as pg,  # autocommit off
             ):
                 results["postgresql"] = measure(url, run, pg, "%s", "psycopg")

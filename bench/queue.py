@@ -64,11 +64,9 @@ import multiprocessing
 import os
 import platform
 import random
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier
@@ -76,9 +74,8 @@ from typing import Any
 
 import psycopg
 import sqlalchemy
-from psycopg import sql
 from sqlalchemy import Engine, func, insert, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service
 from adapters.db.connection import create_db_engine, normalise_url
@@ -86,6 +83,7 @@ from adapters.db.migrate import upgrade
 from adapters.db.tables import cases, jobs, work_items
 from adapters.logging import configure_logging
 from adapters.settings import load_settings
+from bench._common import CheckFailed, check, fresh_pg_database, libpq
 from engine.queue import QueueFilter
 
 REPO = _HERE.parent
@@ -101,21 +99,7 @@ DEADLINE_MIX = (0.10, 0.10, 0.20, 0.60)  # breached, due today, due soon, none
 CONTACT_MIX = (0.60, 0.20, 0.10, 0.06, 0.04)  # no countdown flag, then levels 1-4
 
 
-class CheckFailed(Exception):
-    """A correctness check failed, so the figures would mean nothing."""
-
-
-def check(ok: bool, what: str) -> None:
-    if not ok:
-        raise CheckFailed(what)
-    print(f"  ok  {what}")
-
-
 # -- the database --------------------------------------------------------------------------------
-
-
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def unreachable(server_url: str) -> str | None:
@@ -127,21 +111,6 @@ def unreachable(server_url: str) -> str | None:
         lines = str(exc).strip().splitlines()
         return lines[0] if lines else type(exc).__name__
     return None
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new empty database on the server (its SQLAlchemy URL), dropped even on error."""
-    server = make_url(server_url)
-    name = f"bench_queue_{secrets.token_hex(4)}"
-    with psycopg.connect(libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq(server), autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
 
 
 def load(db_engine: Engine, items: int, seed: int) -> int:
@@ -582,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {psycopg.__version__}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
     try:
-        with fresh_database(server_url) as url:
+        with fresh_pg_database(server_url, "bench_queue") as url:
             targets = measure(url, args)
     except CheckFailed as exc:
         print(f"  FAILED  {exc}", file=sys.stderr)

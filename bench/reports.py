@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -51,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from adapters.db.connection import create_db_engine, normalise_url
@@ -66,6 +65,7 @@ from adapters.reports import (
     tsm_report,
 )
 from adapters.settings import load_settings
+from bench._common import fresh_pg_database, libpq
 from sla.calendar import WorkingCalendar
 from sla.timezone import LONDON
 
@@ -442,10 +442,6 @@ TABLES = (
 # -- the database ------------------------------------------------------------------------------
 
 
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @contextmanager
 def kept_database(server_url: str, name: str) -> Iterator[str]:
     """A database left by an earlier ``--keep`` run (never dropped here)."""
@@ -455,23 +451,6 @@ def kept_database(server_url: str, name: str) -> Iterator[str]:
     if found is None:
         raise SystemExit(f"no database {name} (keep one with --keep)")
     yield server.set(database=name).render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_database(server_url: str, keep: bool) -> Iterator[str]:
-    server = make_url(normalise_url(server_url))
-    name = f"bench_reports_{secrets.token_hex(4)}"
-    with psycopg.connect(libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        if keep:
-            print(f"kept database {name}")
-        else:
-            with psycopg.connect(libpq(server), autocommit=True) as conn:
-                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                conn.execute(drop.format(sql.Identifier(name)))
 
 
 # Indexes that back no constraint: dropped for the COPY and rebuilt from their definitions.
@@ -553,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     database = (
         kept_database(args.pg_url, args.reuse)
         if args.reuse
-        else fresh_database(args.pg_url, args.keep)
+        else fresh_pg_database(args.pg_url, "bench_reports", keep=args.keep)
     )
     with database as url:
         db_engine = create_db_engine(url, poolclass=NullPool)

@@ -56,15 +56,14 @@ import os
 import platform
 import pstats
 import resource
-import secrets
 import sqlite3
 import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -75,10 +74,10 @@ import psycopg
 import sqlalchemy
 from psycopg import sql
 from sqlalchemy import Engine, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_sweep_runner
-from adapters.db.connection import create_db_engine, normalise_url
+from adapters.db.connection import create_db_engine
 from adapters.db.migrate import upgrade
 from adapters.db.repository import SqlCaseRepository, case_from_row
 from adapters.db.tables import cases
@@ -86,6 +85,7 @@ from adapters.logging import configure_logging
 from adapters.recompute import RecomputeSummary, recompute, stale_calendars
 from adapters.settings import Settings, load_settings
 from adapters.sweep import Sweeper, SweepSummary
+from bench._common import CheckFailed, check, fresh_pg_database, libpq
 from engine.flagging import flag_inputs
 from sla.calendar import DayOverride, WorkingCalendar
 from sla.flags import evaluate
@@ -151,16 +151,6 @@ HOW_GENERATED = (
     "first crossing after the day before, and a sample read back is checked with evaluate().\n"
     "Nothing else is pre-loaded: no flag rows (none has crossed), no work items or jobs."
 )
-
-
-class CheckFailed(Exception):
-    """A correctness check failed, so the figures would mean nothing."""
-
-
-def check(ok: bool, what: str) -> None:
-    if not ok:
-        raise CheckFailed(what)
-    print(f"  ok  {what}")
 
 
 # -- working days by index ----------------------------------------------------------------------
@@ -721,25 +711,6 @@ def generate(
     return loaded
 
 
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_pg_database(server_url: str) -> Iterator[str]:
-    """A new empty database on the server (its SQLAlchemy URL), dropped even on error."""
-    server = make_url(normalise_url(server_url))
-    name = f"bench_sweep_{secrets.token_hex(4)}"
-    with psycopg.connect(libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq(server), autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
-
-
 def copy_sql(table: str, columns: Sequence[str]) -> sql.Composed:
     return sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
@@ -1205,7 +1176,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.db == "postgresql":
-            with fresh_pg_database(args.pg_url) as url:
+            with fresh_pg_database(args.pg_url, "bench_sweep") as url:
                 db_engine = create_db_engine(url)
                 try:
                     upgrade(db_engine)
