@@ -17,7 +17,19 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -31,6 +43,7 @@ from adapters.db.queue import SqlWorkQueue
 from adapters.db.tables import case_clocks, case_events, case_flags, cases, reference_counters
 from adapters.db.types import jsonable
 from adapters.db.work_items import write_work_items
+from engine.access import manager_of
 from engine.errors import CaseNotFoundError, ConcurrencyError
 from engine.events import Event
 from engine.model import Case
@@ -129,6 +142,7 @@ def _case_values(case: Case) -> dict[str, Any]:
     values["vulnerabilities"] = list(case.vulnerabilities)
     values["priority"] = case.priority
     values["records"] = case.records_data()
+    values["manager"] = manager_of(case)
     return values
 
 
@@ -278,7 +292,7 @@ class SqlCaseRepository:
 
     def find(self, query: CaseFilter) -> Sequence[Case]:
         stmt = select(cases)
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         for name in ("workflow", "state", "is_open", "category", "area", "owner", "resident_ref"):
             value = getattr(query, name)
             if value is not None:
@@ -294,11 +308,10 @@ class SqlCaseRepository:
             )
             conditions.append(cases.c.id.in_(raised))
         if not query.visible_restricted:
-            visible = cases.c.restricted.is_(False)
+            visible: list[ColumnElement[bool]] = [cases.c.restricted.is_(False)]
             if query.restricted_manager:
-                manager = cases.c.records[("records", "manager")].as_string()
-                visible = visible | (manager == query.restricted_manager)
-            conditions.append(visible)
+                visible.append(cases.c.manager == query.restricted_manager)
+            conditions.append(or_(*visible))
         if conditions:
             stmt = stmt.where(and_(*conditions))
         stmt = stmt.order_by(cases.c.received_at.desc(), cases.c.id.desc())

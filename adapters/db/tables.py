@@ -74,6 +74,9 @@ cases = Table(
     Column("restricted", Boolean, nullable=False),
     Column("priority", String(8), nullable=False),
     Column("owner", String(100)),
+    # The named manager who may see a restricted case (a copy of ``records.manager``, so the
+    # queue and reports test visibility on an indexed column; migration 0009).
+    Column("manager", String(100)),
     Column("last_contact_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
     Column("linked_reference", String(32)),
@@ -96,6 +99,12 @@ cases = Table(
         sqlite_where=text("is_open"),
     ),
     Index("ix_cases_last_contact_at", "last_contact_at"),
+    Index(
+        "ix_cases_manager",
+        "manager",
+        postgresql_where=text("manager IS NOT NULL"),
+        sqlite_where=text("manager IS NOT NULL"),
+    ),
     Index("ix_cases_received_on", "received_on"),
     Index("ix_cases_resident_ref", "resident_ref"),
     Index("ix_cases_owner", "owner"),
@@ -286,11 +295,13 @@ Index(
     postgresql_where=text("status = 'queued'"),
     sqlite_where=text("status = 'queued'"),
 )
-# The work queue's claim (adapters/db/queue.py; migration 0007): open items in queue order, the
-# index's directions matching the ORDER BY so a claim reads it from the top and stops; and the
-# claimed items by lease end, where expired leases are found. Both partial, so small.
+# The work queue's claim (adapters/db/queue.py; migrations 0007, 0009): open items in queue order
+# after ``restricted``, the index's directions matching the ORDER BY so a claim reads the public
+# (or the restricted) items from the top and stops, never stepping over restricted items it may
+# not take; and the claimed items by lease end, where expired leases are found. Both partial.
 Index(
     "ix_work_items_claim",
+    work_items.c.restricted,
     work_items.c.p_deadline,
     work_items.c.p_contact.desc(),
     work_items.c.p_care.desc(),

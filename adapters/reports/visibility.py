@@ -29,8 +29,7 @@ def listable(viewer: Actor | None) -> ColumnElement[bool]:
     unrestricted: ColumnElement[bool] = cases.c.restricted.is_(False)
     if viewer is None:
         return unrestricted
-    manager: ColumnElement[str] = cases.c.records[("records", "manager")].as_string()
-    managed: ColumnElement[bool] = manager == viewer.name
+    managed: ColumnElement[bool] = cases.c.manager == viewer.name
     return unrestricted | managed
 
 
