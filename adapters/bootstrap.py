@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from adapters.db.connection import create_db_engine
 from adapters.db.migrate import current_revision, head_revision, upgrade
 from adapters.db.repository import SqlUnitOfWork
+from adapters.db.wakeups import wakeups_for
 from adapters.jobs import JobStore, Worker
 from adapters.notify.base import Notifier
 from adapters.notify.compose import Landlord
@@ -175,4 +176,5 @@ def build_worker(
         handlers=handlers,
         clock=clock,
         backoff=timedelta(seconds=notify.backoff_seconds),
+        wakeups=wakeups_for(db_engine),
     )

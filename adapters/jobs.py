@@ -48,6 +48,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.db.tables import cases, jobs
+from adapters.db.wakeups import PollingWakeups, Wakeups
 from adapters.notify.base import NotificationError
 from engine.ports import Clock
 from sla.errors import ComplaintsError
@@ -332,6 +333,7 @@ class Worker:
     backoff: timedelta = DEFAULT_BACKOFF
     lease: timedelta = DEFAULT_LEASE
     batch: int = DEFAULT_BATCH  # jobs claimed at once (each is still finished on its own)
+    wakeups: Wakeups = field(default_factory=PollingWakeups)  # how an idle worker waits
 
     def run_once(self, limit: int | None = None) -> WorkerRun:
         """Run ready jobs until none is left (or ``limit`` were run)."""
@@ -347,8 +349,16 @@ class Worker:
         return summary
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 2.0) -> None:
-        """Poll for jobs until ``stop`` is set (between jobs, never in the middle of one)."""
+        """Run jobs until ``stop`` is set (between jobs, never in the middle of one); when idle,
+        wait for a wake-up (a notification on PostgreSQL) or ``poll_seconds``."""
         log.info("worker_started", worker=self.name, poll_seconds=poll_seconds)
+        try:
+            self._run_until(stop, poll_seconds)
+        finally:
+            self.wakeups.close()
+        log.info("worker_stopped", worker=self.name)
+
+    def _run_until(self, stop: threading.Event, poll_seconds: float) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -366,8 +376,7 @@ class Worker:
                 continue
             failures = 0
             if ran.ran == 0:
-                stop.wait(poll_seconds)
-        log.info("worker_stopped", worker=self.name)
+                self.wakeups.wait(stop, poll_seconds)
 
     def _run(self, job: Job, summary: WorkerRun) -> None:
         handler = self.handlers.get(job.kind)
