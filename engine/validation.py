@@ -6,12 +6,16 @@ length limit, and free of NUL and other control characters that no letter contai
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.errors import ValidationError
 
-_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+# C0 and C1 control characters except tab, line feed and carriage return; and lone surrogates.
+# One regular expression, not a loop over the characters: a 20,000-character account is checked
+# in microseconds.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_TEXT = 20_000
 # Short fields stored in bounded columns: checked here so every database refuses them alike.
 SHORT_FIELDS = {
@@ -27,12 +31,13 @@ SHORT_FIELDS = {
 
 
 def _check_chars(value: str, field: str) -> str:
-    for char in value:
-        if (ord(char) < 32 or 0x7F <= ord(char) < 0xA0) and char not in _ALLOWED_CONTROLS:
-            raise ValidationError(f"{field} contains a control character (U+{ord(char):04X})")
-        if 0xD800 <= ord(char) <= 0xDFFF:
-            raise ValidationError(f"{field} contains an unpaired surrogate")
-    return value
+    found = _FORBIDDEN.search(value)
+    if found is None:
+        return value
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        raise ValidationError(f"{field} contains an unpaired surrogate")
+    raise ValidationError(f"{field} contains a control character (U+{code:04X})")
 
 
 def required_text(value: Any, field: str, max_length: int) -> str:
