@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from engine.definition import Guard, Step, StepContext
+from engine.definition import Effect, Guard, Step, StepContext
 from engine.model import CHANNELS, Action
 from sla.deadlines import extend_clock
 from sla.timezone import london_date
@@ -74,9 +74,12 @@ def _extend_valid(ctx: StepContext) -> str | None:
         return "an extension is a whole number of working days, at least 1"
     if not _text(ctx, "reason"):
         return "an extension needs a reason, explained to the resident"
+    good_reason = ctx.payload.get("good_reason")
+    if good_reason not in (None, False) and not isinstance(good_reason, str):
+        return "a good reason is the manager's reason in words (--good-reason TEXT)"
     cap = rule.extension_cap if rule is not None else 0
     total = clock.extended_days + days
-    if cap is not None and total > cap and not ctx.payload.get("good_reason"):
+    if cap is not None and total > cap and not _text(ctx, "good_reason"):
         return (
             f"{clock.label} extensions would total {total} working days, over the policy's cap "
             f"of {cap}; record a good reason (complaints manager) to go beyond it"
@@ -101,6 +104,8 @@ def _extend_effect(ctx: StepContext) -> dict[str, Any]:
         "beyond_cap": beyond_cap,
         "notified_before_due": london_date(ctx.at) <= clock.due_on,
     }
+    if beyond_cap:
+        record["good_reason"] = _text(ctx, "good_reason")
     ctx.case.records.setdefault("extensions", []).append({**record, "at": ctx.at.isoformat()})
     return record
 
@@ -169,9 +174,19 @@ def common_steps(
     states: Iterable[str],
     *,
     assign_guards: tuple[Guard, ...] = (),
+    after_assign: Effect | None = None,
 ) -> tuple[Step, ...]:
-    """The shared steps, runnable in ``states``."""
+    """The shared steps, runnable in ``states``; a workflow adds its own rules about owners
+    (``assign_guards``) and what an assignment means to it (``after_assign``, whose data joins
+    the event's)."""
     sources = tuple(states)
+    assign_effect = _assign_effect
+    if after_assign is not None:
+        extra = after_assign
+
+        def assign_effect(ctx: StepContext) -> dict[str, Any]:
+            return {**_assign_effect(ctx), **extra(ctx)}
+
     return (
         Step(
             "contact",
@@ -189,7 +204,7 @@ def common_steps(
             "assigned",
             "Give the case to one owner.",
             guards=(_assign_valid, *assign_guards),
-            effect=_assign_effect,
+            effect=assign_effect,
         ),
         Step(
             "extend",

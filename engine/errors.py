@@ -28,13 +28,28 @@ class InvalidTransitionError(ComplaintsError, ValueError):
 
 
 class RefusedError(ComplaintsError, ValueError):
-    """A guard refused the command (the Code forbids it, or something required is missing)."""
+    """A guard refused the command (the Code forbids it, or something required is missing).
 
-    def __init__(self, reference: str, command: str, reason: str) -> None:
+    The message names the case, its state (when known), why, and the commands the state
+    accepts, so the one line says what can be done instead."""
+
+    def __init__(
+        self,
+        reference: str,
+        command: str,
+        reason: str,
+        *,
+        state: str | None = None,
+        allowed: Sequence[str] = (),
+    ) -> None:
         self.reference = reference
         self.command = command
         self.reason = reason
-        super().__init__(f"{reference}: cannot {command}: {reason}")
+        self.state = state
+        self.allowed = tuple(allowed)
+        where = f"{reference} is {state}" if state else reference
+        options = f"; allowed: {', '.join(self.allowed)}" if self.allowed else ""
+        super().__init__(f"{where}: cannot {command}: {reason}{options}")
 
 
 class ValidationError(ComplaintsError, ValueError):

@@ -47,6 +47,14 @@ class WorkflowMachine:
             )
         try:
             self._machine.events[trigger].trigger(case, ctx=ctx)
+        except RefusedError as refused:  # a guard's reason, with where the case stands
+            raise RefusedError(
+                case.reference,
+                trigger,
+                refused.reason,
+                state=case.state,
+                allowed=self.allowed(case.state),
+            ) from None
         except MachineError:
             raise InvalidTransitionError(
                 case.reference, case.state, trigger, self.allowed(case.state)

@@ -366,7 +366,7 @@ class ComplaintsService:
         """A command inside the caller's transaction (which commits or rolls back)."""
         case = uow.cases.get(reference, lock=True)
         self._visible(who, case, str(command)[:40])
-        if clean.get("good_reason") is True:
+        if clean.get("good_reason"):
             self._require(who, OVERRIDE, str(command)[:40], reference)
         actor = who.name
         if expected_version is not None and case.version != expected_version:
@@ -518,10 +518,13 @@ class ComplaintsService:
         reason: str,
         stage: int | None = None,
         clock: str | None = None,
-        good_reason: bool = False,
+        good_reason: str | None = None,
         at: datetime | None = None,
     ) -> Case:
-        """Extend the response clock of ``stage`` (or a named clock) by ``days`` working days."""
+        """Extend the response clock of ``stage`` (or a named clock) by ``days`` working days.
+
+        Beyond the policy's cap only with ``good_reason``, a complaints manager's reason in words
+        (the ``override`` permission), recorded on the timeline with the extension."""
         who = self.actor(actor)
         self._require(who, WRITE, "extend", reference)
         if clock is None:
@@ -536,7 +539,9 @@ class ComplaintsService:
                 clock = mapping.get(str(stage), "")
                 if not clock:
                     raise ValidationError(f"no stage {stage} in a {case.workflow}")
-        payload = {"clock": clock, "days": days, "reason": reason, "good_reason": good_reason}
+        payload: dict[str, Any] = {"clock": clock, "days": days, "reason": reason}
+        if good_reason is not None:
+            payload["good_reason"] = good_reason
         return self.run(reference, "extend", payload, actor=who, at=at)
 
     def assign(self, reference: str, *, actor: Who, owner: str, at: datetime | None = None) -> Case:

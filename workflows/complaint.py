@@ -97,6 +97,15 @@ def _respond(stage: int) -> Any:
     return effect
 
 
+def _note_stage1_owner(ctx: StepContext) -> dict[str, Any]:
+    """Whoever owns the case during Stage 1 handled Stage 1 (Code 6.13: not at Stage 2)."""
+    if ctx.source in ("stage1", "stage1_responded") and ctx.case.owner:
+        handlers = ctx.case.records.setdefault("stage1_handlers", [])
+        if ctx.case.owner not in handlers:
+            handlers.append(ctx.case.owner)
+    return {}
+
+
 def _escalate(ctx: StepContext) -> dict[str, Any]:
     return {"from_state": ctx.source, "note": guards.text(ctx.payload, "note")}
 
@@ -185,7 +194,7 @@ STEPS = (
         "stage2_responded",
         "Send the Stage 2 (final) response.",
         milestone="stage2_responded",
-        guards=(guards.response_complete,),
+        guards=(guards.response_complete, guards.stage2_handler_independent),
         effect=_respond(2),
         contacts_resident=True,
     ),
@@ -255,7 +264,11 @@ STEPS = (
         guards=(_survey_valid,),
         effect=_record_survey,
     ),
-    *common_steps(OPEN, assign_guards=(guards.assignee_independent_at_stage2,)),
+    *common_steps(
+        OPEN,
+        assign_guards=(guards.assignee_independent_at_stage2,),
+        after_assign=_note_stage1_owner,
+    ),
 )
 
 COMPLAINT = WorkflowDefinition(

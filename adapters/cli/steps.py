@@ -24,7 +24,10 @@ REFERENCE = click.argument("reference", metavar="REF")
 @click.option("--reason", required=True, help="The reason, as explained to the resident.")
 @click.option("--stage", type=int, default=None, help="1 or 2 (default: the running stage).")
 @click.option(
-    "--good-reason", is_flag=True, help="A complaints manager's good reason to exceed the cap."
+    "--good-reason",
+    metavar="TEXT",
+    default=None,
+    help="A complaints manager's good reason to go beyond the cap (recorded on the timeline).",
 )
 @change_options
 @pass_app
@@ -34,7 +37,7 @@ def extend_command(
     days: int,
     reason: str,
     stage: int | None,
-    good_reason: bool,
+    good_reason: str | None,
     at: str | None,
     actor: str | None,
 ) -> None:

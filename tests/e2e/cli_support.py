@@ -22,9 +22,10 @@ class Cli:
 
     db_url: str
     runner: CliRunner
+    config_dir: Path = CONFIG_DIR
 
     def run(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
-        argv = ["--config", str(CONFIG_DIR), "--db", self.db_url, *args]
+        argv = ["--config", str(self.config_dir), "--db", self.db_url, *args]
         return self.runner.invoke(
             complaints_cli, argv, env=env, catch_exceptions=False, prog_name="complaints"
         )

@@ -6,11 +6,14 @@ N working days is the N-th working day strictly after it), not by asking the cal
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import ACTOR, Cli
+from cli_support import ACTOR, CONFIG_DIR, Cli
 
 from sla.calendar import WorkingCalendar
 from sla.timezone import london_date, parse_instant
@@ -215,7 +218,19 @@ def test_a_refused_command_leaves_the_case_and_its_history_unchanged(cli: Cli) -
     assert after_case == before_case
 
 
-def test_an_extension_moves_the_response_deadline_within_the_cap(cli: Cli) -> None:
+def config_with_actors(folder: Path, **roles: str) -> Path:
+    """A copy of the repository's ``config/`` where each named person has the given role."""
+    config = folder / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    settings = config / "settings.toml"
+    named = "".join(f'\n{name} = ["{role}"]' for name, role in roles.items())
+    default = 'default_roles = ["coordinator"]'
+    text = settings.read_text(encoding="utf-8").replace(default, default + named)
+    settings.write_text(text, encoding="utf-8")
+    return config
+
+
+def test_an_extension_moves_the_response_deadline_within_the_cap(cli: Cli, tmp_path: Path) -> None:
     ref = open_case(cli, "2026-03-02T10:00")
     cli("acknowledge", ref, *UNDERSTANDING, "--at", "2026-03-03T10:00")
     # 10 working days after Tue 3 Mar: 4-6 (3), 9-13 (8), Mon 16 (9), Tue 17 (10).
@@ -229,12 +244,20 @@ def test_an_extension_moves_the_response_deadline_within_the_cap(cli: Cli) -> No
         f"{ref}: stage1; extended by 5 working days; next deadline 2026-03-24 (Stage 1 response)"
     )
     assert "cap" in cli.fails("extend", ref, "--days", "6", "--reason", "More delay")
-    cli("extend", ref, "--stage", "1", "--days", "6", "--reason", "Contractor ill", "--good-reason")
+    beyond = ("extend", ref, "--stage", "1", "--days", "6", "--reason", "Contractor ill")
+    good = ("--good-reason", "The only qualified contractor is ill this week")
+    refused = cli.run(*beyond, *good)  # alice, a coordinator (a security event is logged too)
+    assert refused.exit_code == 2
+    assert "'override' permission" in refused.stderr.splitlines()[-1]
+    as_manager = replace(cli, config_dir=config_with_actors(tmp_path, maggie="complaints-manager"))
+    assert "cap of 10" in as_manager.fails(*beyond, "--as", "maggie")  # no reason given
+    as_manager(*beyond, *good, "--as", "maggie")
     case = show(cli, ref)
     # 21 working days after 3 Mar: 17 Mar (10), 18-20 (13), 23-27 (18), 30, 31 (20), Wed 1 Apr.
     assert case["deadlines"]["respond_by"] == "2026-04-01"
     assert case["clocks"]["respond"]["extended_days"] == 11
     assert case["records"]["extensions"][1]["beyond_cap"] is True
+    assert case["records"]["extensions"][1]["good_reason"] == good[1]
     assert "no stage 3" in cli.fails("extend", ref, "--stage", "3", "--days", "1", "--reason", "x")
 
 

@@ -22,6 +22,7 @@ from support import FakeClock, case_snapshot, london, only_postgres, row_counts
 from adapters.db.connection import create_db_engine
 from adapters.db.repository import DatabaseError, SqlCaseRepository, SqlUnitOfWork
 from adapters.db.tables import cases
+from engine.access import Actor
 from engine.errors import (
     CaseNotFoundError,
     InvalidTransitionError,
@@ -226,8 +227,9 @@ def test_the_extension_cap_is_refused_at_stage1_but_a_good_reason_may_go_beyond_
 ) -> None:
     with pytest.raises(RefusedError):
         service.extend(stage1, actor="alice", stage=1, days=11, reason="Complex")
+    manager = Actor("manager", roles=frozenset({"complaints-manager"}))
     case = service.extend(
-        stage1, actor="manager", stage=1, days=11, reason="Complex", good_reason=True
+        stage1, actor=manager, stage=1, days=11, reason="Complex", good_reason="Legal advice"
     )
     assert case.clocks["respond"].extended_days == 11
     assert service.history(stage1)[-1].data["beyond_cap"] is True

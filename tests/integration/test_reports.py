@@ -26,6 +26,7 @@ from adapters.cli.main import cli as complaints_cli
 from adapters.reports import Homes, hotspots_report, performance_report, tsm_report
 from adapters.reports.document import Cell, ReportDocument
 from adapters.settings import Settings
+from engine.access import Actor
 from engine.service import ComplaintsService
 
 S1, S2 = "s1.officer", "s2.reviewer"
@@ -121,11 +122,11 @@ class Cases:
     ) -> None:
         self.s.extend(
             ref,
-            actor=S1,
+            actor=Actor(S1, roles=frozenset({"complaints-manager"})) if good_reason else S1,
             days=days,
             stage=1,
             reason="Waiting for a contractor's report",
-            good_reason=good_reason,
+            good_reason="A contractor's report is needed" if good_reason else None,
             at=london(y, m, d, 9),
         )
 

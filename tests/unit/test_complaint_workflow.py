@@ -437,6 +437,40 @@ def test_stage_2_acknowledge_refuses_whoever_sent_the_stage_1_response() -> None
     assert journey.case.records["stage1_handlers"] == [STAGE1_HANDLER, "bob"]
 
 
+def test_the_stage_2_response_refuses_the_stage_1_handler() -> None:
+    journey = complaint_in("stage2")
+
+    reason = _refused(journey, "respond", NOT_UPHELD, actor=STAGE1_HANDLER)
+
+    assert STAGE1_HANDLER in reason
+    assert "6.13" in reason
+    assert journey.state == "stage2"
+    assert journey.clocks["stage2_respond"].running
+    journey.run("respond", NOT_UPHELD, actor=STAGE2_HANDLER)
+    assert journey.state == "stage2_responded"
+
+
+@pytest.mark.parametrize("during", ["stage1", "stage1_responded"])
+def test_whoever_owned_the_case_during_stage_1_cannot_handle_stage_2(during: str) -> None:
+    journey = complaint_in(during)
+    journey.run("assign", {"owner": "erin"})
+    journey.run("assign", {"owner": "frank"})
+    journey.run("escalate", {}, actor="intake")
+
+    for owner in ("erin", "frank"):
+        reason = _refused(journey, "acknowledge", {**STAGE2_ACK, "handler": owner})
+        assert owner in reason and "6.13" in reason
+    assert {"erin", "frank"} <= set(journey.case.records["stage1_handlers"])
+
+
+def test_assigning_before_acknowledgement_does_not_make_a_stage_1_handler() -> None:
+    journey = Journey.open()
+    journey.run("assign", {"owner": "erin"})
+    journey.run("acknowledge", {**ACK, "handler": STAGE1_HANDLER}, actor=STAGE1_HANDLER)
+
+    assert journey.case.records["stage1_handlers"] == [STAGE1_HANDLER]
+
+
 def test_stage_2_acknowledge_by_someone_independent_starts_the_stage_2_response_clock() -> None:
     journey = complaint_in("escalation_requested")  # escalation requested Thu 5 March
 
@@ -696,12 +730,18 @@ def test_several_extensions_are_allowed_up_to_the_cap_and_beyond_only_with_good_
     assert "good reason" in refusal
     assert journey.due("respond") == date(2026, 3, 31)
 
+    refusal = _refused(
+        journey, "extend", {"clock": "respond", "days": 1, "reason": reason, "good_reason": True}
+    )
+    assert "in words" in refusal  # a flag is not a reason
+    good = "The resident asked us to wait for their solicitor's report."
     event = journey.run(
-        "extend", {"clock": "respond", "days": 1, "reason": reason, "good_reason": True}
+        "extend", {"clock": "respond", "days": 1, "reason": reason, "good_reason": good}
     )
     # Day 21: Wed 1 April.
     assert journey.due("respond") == date(2026, 4, 1)
     assert event.data["beyond_cap"] is True
+    assert event.data["good_reason"] == good
     assert [e["beyond_cap"] for e in journey.case.records["extensions"]] == [False, False, True]
     assert journey.clocks["respond"].extended_days == 11
 

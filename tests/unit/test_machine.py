@@ -106,6 +106,13 @@ def test_a_guard_refusal_raises_with_the_guards_reason_and_leaves_the_state_unch
     assert "understanding" in info.value.reason
     assert case.state == "received"
     assert case.records == {}
+    # one line: the case, its state, why, and what the state accepts
+    allowed = tuple(machine.allowed("received"))
+    assert (info.value.state, info.value.allowed) == ("received", allowed)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{case.reference} is received: cannot acknowledge: ")
+    assert message.endswith("; allowed: " + ", ".join(machine.allowed("received")))
 
 
 def test_fire_moves_the_state_and_returns_the_step_it_ran() -> None:

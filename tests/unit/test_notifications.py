@@ -106,7 +106,12 @@ def test_an_extension_of_a_response_carries_the_new_and_old_dates() -> None:
 
 def test_extending_an_acknowledgement_clock_promises_the_resident_nothing() -> None:
     trip = journey()
-    payload = {"clock": "acknowledge", "days": 2, "reason": "Staff off.", "good_reason": True}
+    payload = {
+        "clock": "acknowledge",
+        "days": 2,
+        "reason": "Staff off.",
+        "good_reason": "Staff training day.",
+    }
     assert planned(trip, trip.run("extend", payload)) == []
 
 
