@@ -46,7 +46,7 @@ class Settings:
     default_calendar: str = "england-and-wales"
     default_policy: str = "hoc"
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
-    nightly_sweep_at: str = "02:30"
+    nightly_sweep_at: str = "02:00"
     refresh_minutes: int = 60
     teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     restricted_viewers: tuple[str, ...] = ()
@@ -142,7 +142,7 @@ def load_settings(config_dir: str | None = None, database_url: str | None = None
         default_calendar=_get_str(data, "defaults", "calendar", source, "england-and-wales"),
         default_policy=_get_str(data, "defaults", "policy", source, "hoc"),
         categories=_get_categories(data, source),
-        nightly_sweep_at=_get_str(data, "scheduler", "nightly_sweep_at", source, "02:30"),
+        nightly_sweep_at=_get_str(data, "scheduler", "nightly_sweep_at", source, "02:00"),
         refresh_minutes=_get_int(data, "scheduler", "refresh_minutes", source, 60),
         teams=_get_teams(data, source),
         restricted_viewers=_get_names(data, "queue", "restricted_viewers", source),

@@ -17,6 +17,7 @@ from engine.model import Case
 from engine.ports import CaseFilter
 from engine.validation import one_of
 from engine.views import case_view, event_view
+from sla.flags import DEADLINE_LEVELS, deadline_flag_name
 
 LIST_HEADERS = (
     "reference",
@@ -110,7 +111,7 @@ def list_command(
         area=area,
         owner=owner,
         is_open=_is_open(open_only, state),
-        flag=flag,
+        flag=_known(flag, "flag", _all_flags(app)),
         limit=limit,
     )
     views = [view_of(app, case) for case in app.service.find(query, actor=resolve_actor(actor))]
@@ -150,6 +151,21 @@ def _is_open(open_only: bool | None, state: str | None) -> bool | None:
 def _known(value: str | None, field: str, allowed: tuple[str, ...]) -> str | None:
     """A filter naming something that cannot exist is a typo, not an empty result."""
     return None if value is None else one_of(value, field, allowed)
+
+
+def _all_flags(app: AppContext) -> tuple[str, ...]:
+    """Every flag a case can carry: the deadline levels and each clock's (``respond:breached``),
+    and the contact-countdown levels of every policy."""
+    policies = [app.service.policies.get(p) for p in app.service.policies.ids()]
+    names = list(DEADLINE_LEVELS)
+    names += [level.level for policy in policies for level in policy.contact_levels]
+    names += [
+        deadline_flag_name(rule.name, level)
+        for policy in policies
+        for rule in policy.clocks
+        for level in DEADLINE_LEVELS
+    ]
+    return tuple(dict.fromkeys(names))
 
 
 def _all_states(app: AppContext) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ def ref(cli: Cli) -> str:
         pytest.param(("history", "CMP-2099-999999"), "no case", id="unknown-ref-history"),
         pytest.param(("close", "CMP-2099-999999"), "no case", id="unknown-ref-command"),
         pytest.param(("list", "--category", "gardening"), "unknown category", id="list-filter"),
+        pytest.param(("list", "--flag", "breachd"), "unknown flag 'breachd'", id="list-flag"),
         pytest.param(("sla", "add", "2025-12-19", "five"), "not a whole number", id="sla-days"),
     ],
 )

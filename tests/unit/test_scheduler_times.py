@@ -2,7 +2,7 @@
 
 Europe/London in 2026: on Sun 29 March the clocks go forward at 01:00 GMT (01:00-02:00 local does
 not exist); on Sun 25 October they go back at 02:00 BST (01:00-02:00 local happens twice). A time
-at or after 02:30 exists exactly once on both nights.
+at or after 02:00 (the default, 02:00) exists exactly once on both nights.
 """
 
 from __future__ import annotations
@@ -44,30 +44,32 @@ def local(fire: datetime) -> datetime:
     ],
     ids=["march-forward", "october-back"],
 )
-def test_0230_fires_exactly_once_per_calendar_day_at_0230_london(
-    start: datetime, change_night: date, offsets: list[int]
+@pytest.mark.parametrize("at", [time(2, 0), time(2, 30)], ids=["0200", "0230"])
+def test_from_0200_on_fires_exactly_once_per_calendar_day_london(
+    start: datetime, change_night: date, offsets: list[int], at: time
 ) -> None:
-    result = fires(time(2, 30), start, 5)
+    result = fires(at, start, 5)
 
     days = [local(f).date() for f in result]
     assert days == [start.date() + timedelta(days=i) for i in range(1, 6)]
     assert change_night in days
     assert len(set(days)) == len(days)  # once per night, the clock-change night included
-    assert all(local(f).time() == time(2, 30) for f in result)
+    assert all(local(f).time() == at for f in result)
     # The UTC instant follows the offset in force: 02:30 GMT is 02:30Z, 02:30 BST is 01:30Z.
     assert [local(f).utcoffset() for f in result] == [timedelta(hours=h) for h in offsets]
     assert [f.astimezone(UTC).hour for f in result] == [2 - h for h in offsets]
     assert result == sorted(result)
 
 
-def test_0230_over_a_whole_year_fires_365_times_once_a_day() -> None:
-    result = fires(time(2, 30), datetime(2025, 12, 31, 12, tzinfo=LONDON), 365)
+@pytest.mark.parametrize("at", [time(2, 0), time(2, 30)], ids=["0200", "0230"])
+def test_over_a_whole_year_it_fires_365_times_once_a_day(at: time) -> None:
+    result = fires(at, datetime(2025, 12, 31, 12, tzinfo=LONDON), 365)
 
     days = [local(f).date() for f in result]
     assert days[0] == date(2026, 1, 1)
     assert days[-1] == date(2026, 12, 31)
     assert len(set(days)) == 365
-    assert {local(f).time() for f in result} == {time(2, 30)}
+    assert {local(f).time() for f in result} == {at}
 
 
 def test_0130_what_apscheduler_does_on_the_clock_change_nights() -> None:
