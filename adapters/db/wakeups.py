@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 CHANNEL = "complaints_jobs"
 SLICE_SECONDS = 0.5  # how often a waiting worker looks at its stop flag
+CONNECT_TIMEOUT = 2  # seconds (libpq's least): a worker asked to stop is not held longer
 
 log = structlog.get_logger(__name__)
 
@@ -46,28 +47,35 @@ class PostgresWakeups:
     """``LISTEN complaints_jobs`` on a connection of its own (autocommit, outside the pool).
 
     A notification that arrives while the worker is busy waits in the connection until the
-    next ``wait``, which then returns at once: none is missed between two waits.
+    next ``wait``, which then returns at once: none is missed between two waits. A wait that
+    has just (re)started listening returns at once too, so the worker looks again for jobs
+    queued before it listened. ``notified`` counts the wake-ups by notification.
     """
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self.notified = 0
 
-    def _listening(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
-            self._conn.execute(f"LISTEN {CHANNEL}")
-        return self._conn
+    def _listen(self) -> psycopg.Connection[tuple[object, ...]]:
+        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        conn.execute(f"LISTEN {CHANNEL}")
+        self._conn = conn
+        return conn
 
     def wait(self, stop: threading.Event, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         try:
-            conn = self._listening()
+            if self._conn is None or self._conn.closed:
+                if not stop.is_set():
+                    self._listen()
+                return  # look again: a job queued before LISTEN notified nobody
             while not stop.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
-                for _ in conn.notifies(timeout=min(SLICE_SECONDS, left), stop_after=1):
+                for _ in self._conn.notifies(timeout=min(SLICE_SECONDS, left), stop_after=1):
+                    self.notified += 1
                     return
         except psycopg.Error as exc:  # the server is away: poll until it is back
             log.warning("worker_listen_lost", error=type(exc).__name__)

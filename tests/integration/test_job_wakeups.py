@@ -175,6 +175,8 @@ def test_a_worker_whose_listening_connection_dies_polls_then_listens_again(
                 ).scalar_one()
             )
 
+    wakeups = probe.wakeups
+    assert isinstance(wakeups, PostgresWakeups)
     with running(probe, 1.0):  # a short poll: the fallback while the listener is gone
         assert eventually(lambda: listeners(db_engine) == 1)
         with db_engine.begin() as conn:
@@ -188,8 +190,10 @@ def test_a_worker_whose_listening_connection_dies_polls_then_listens_again(
         first = queue_one()
         assert eventually(lambda: ran == [first])
         assert eventually(lambda: listeners(db_engine) == 1), "it never listened again"
+        before = wakeups.notified
         second = queue_one()
         assert eventually(lambda: ran == [first, second])
+        assert wakeups.notified > before, "the second job was found by the poll, not a wake-up"
 
 
 def test_the_worker_listens_on_postgresql_and_polls_on_sqlite(

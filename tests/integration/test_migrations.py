@@ -11,16 +11,18 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.pool import NullPool
 
 from adapters.db.connection import create_db_engine
-from adapters.db.migrate import current_revision, head_revision, upgrade
-from adapters.db.tables import cases, metadata
+from adapters.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from adapters.db.tables import case_events, cases, metadata
 
 
 @pytest.fixture(
@@ -58,11 +60,15 @@ def test_the_migrated_schema_is_the_declared_one(empty_engine: Engine) -> None:
     assert differences == []
 
 
-def test_the_case_manager_column_is_filled_from_the_case_records(empty_engine: Engine) -> None:
-    """0009 copies ``records.manager`` into ``cases.manager`` for the cases already there."""
-    upgrade(empty_engine, "0008")
-    moment = datetime(2025, 6, 2, 9, tzinfo=UTC)
-    row = {
+MOMENT = datetime(2025, 6, 2, 9, tzinfo=UTC)
+
+
+def case_row(reference: str, records: dict[str, Any]) -> dict[str, Any]:
+    """A case row as 0008 knows it (no ``manager``)."""
+    moment = MOMENT
+    return {
+        "reference": reference,
+        "records": records,
         "workflow": "complaint",
         "state": "stage1",
         "is_open": True,
@@ -85,14 +91,62 @@ def test_the_case_manager_column_is_filled_from_the_case_records(empty_engine: E
         "created_at": moment,
         "updated_at": moment,
     }
+
+
+def downgrade(db_engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def counts(db_engine: Engine) -> dict[str, int]:
+    with db_engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (cases, case_events)
+        }
+
+
+def test_the_case_manager_column_is_filled_from_the_case_records(empty_engine: Engine) -> None:
+    """0009 copies ``records.manager`` into ``cases.manager`` for the cases already there."""
+    upgrade(empty_engine, "0008")
     with empty_engine.begin() as conn:
         for reference, records in (
             ("CMP-2025-000001", {"records": {"manager": "mandy", "summary": "x"}}),
             ("CMP-2025-000002", {"records": {"summary": "y"}}),
+            ("CMP-2025-000003", {"records": {"manager": ""}}),
         ):
-            values = {**row, "reference": reference, "records": records}
-            conn.execute(insert(cases), values)  # no ``manager``: 0008 has no such column
+            # no ``manager``: 0008 has no such column
+            conn.execute(insert(cases), case_row(reference, records))
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
         managers = dict(conn.execute(select(cases.c.reference, cases.c.manager)).all())
-    assert managers == {"CMP-2025-000001": "mandy", "CMP-2025-000002": None}
+    assert managers == {
+        "CMP-2025-000001": "mandy",
+        "CMP-2025-000002": None,
+        "CMP-2025-000003": None,
+    }
+
+
+def test_down_to_0008_and_up_again_keeps_every_case_and_its_timeline(empty_engine: Engine) -> None:
+    """Taking the column off again must not rebuild ``cases`` (on SQLite a rebuild drops the
+    old table, and the foreign keys would take each case's events with it)."""
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        values = case_row("CMP-2025-000001", {"records": {"manager": "mandy"}})
+        case_id = conn.execute(
+            insert(cases).values(manager="mandy", **values).returning(cases.c.id)
+        ).scalar_one()
+        event = {"occurred_at": MOMENT, "recorded_at": MOMENT, "actor": "intake"}
+        conn.execute(
+            insert(case_events),
+            {"case_id": case_id, "seq": 1, "kind": "opened", "data": {}, "before": {}, "after": {},
+             **event},
+        )  # fmt: skip
+    downgrade(empty_engine, "0008")
+    assert counts(empty_engine) == {"cases": 1, "case_events": 1}
+    upgrade(empty_engine)
+    assert counts(empty_engine) == {"cases": 1, "case_events": 1}
+    with empty_engine.connect() as conn:
+        assert conn.execute(select(cases.c.manager)).scalar_one() == "mandy"

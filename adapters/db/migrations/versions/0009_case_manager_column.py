@@ -32,11 +32,13 @@ CLAIM_ORDER = ['p_deadline', sa.text('p_contact DESC'), sa.text('p_care DESC'), 
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('cases') as batch:
-        batch.add_column(sa.Column('manager', sa.String(length=100), nullable=True))
+    # Plain ALTER TABLE on both databases (SQLite 3.35+ drops columns in place): a batch
+    # rebuild of ``cases`` on SQLite would drop the old table, and its foreign keys would take
+    # every case's events, clocks and work items with it.
+    op.add_column('cases', sa.Column('manager', sa.String(length=100), nullable=True))
     cases = sa.table('cases', sa.column('manager', sa.String), sa.column('records', sa.JSON))
     named = cases.c.records[('records', 'manager')].as_string()
-    op.execute(cases.update().values(manager=named).where(named.is_not(None)))
+    op.execute(cases.update().values(manager=named).where(named.is_not(None), named != ''))
     op.create_index(
         'ix_cases_manager',
         'cases',
@@ -67,5 +69,4 @@ def downgrade() -> None:
         sqlite_where=OPEN,
     )
     op.drop_index('ix_cases_manager', table_name='cases')
-    with op.batch_alter_table('cases') as batch:
-        batch.drop_column('manager')
+    op.drop_column('cases', 'manager')
