@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.bootstrap import build_service
 from adapters.db.connection import create_db_engine
 from adapters.db.repository import DatabaseError
+from adapters.logging import configure_logging
 from adapters.settings import Settings, load_settings
 from engine.service import ComplaintsService
 from sla.timezone import london_date
@@ -25,6 +26,8 @@ from sla.timezone import london_date
 class AppContext:
     config_dir: str | None = None
     database_url: str | None = None
+    log_json: bool | None = None  # --log-json/--log-console (None: by terminal)
+    log_level: str | None = None  # --log-level or $COMPLAINTS_LOG_LEVEL, as given
     _settings: Settings | None = field(default=None, repr=False)
     _service: ComplaintsService | None = field(default=None, repr=False)
     _db_engine: Engine | None = field(default=None, repr=False)
@@ -34,6 +37,11 @@ class AppContext:
         if self._settings is None:
             self._settings = load_settings(self.config_dir, self.database_url)
         return self._settings
+
+    def log_as_a_service(self) -> None:
+        """Logging for the long-running commands: ``info`` unless a level was asked for, in the
+        format asked for."""
+        configure_logging(json=self.log_json, level=self.log_level or "info")
 
     @property
     def service(self) -> ComplaintsService:

@@ -69,10 +69,11 @@ def cli(
     log_level: str | None,
 ) -> None:
     """Complaints workflow engine for UK social housing landlords."""
-    configure_logging(
-        json=log_json, level=log_level or os.environ.get("COMPLAINTS_LOG_LEVEL", "warning")
+    level = log_level or os.environ.get("COMPLAINTS_LOG_LEVEL")
+    configure_logging(json=log_json, level=level or "warning")
+    app = AppContext(
+        config_dir=config_dir, database_url=database_url, log_json=log_json, log_level=level
     )
-    app = AppContext(config_dir=config_dir, database_url=database_url)
     ctx.obj = app
     ctx.call_on_close(app.close)
 

@@ -25,7 +25,6 @@ from adapters.cli.render import confirmation, dump_json, london_time, table
 from adapters.db.connection import create_db_engine
 from adapters.db.repository import DatabaseError
 from adapters.jobs import STATUSES, Job, JobStore
-from adapters.logging import configure_logging
 from adapters.scheduler import build_scheduler, parse_time_of_day
 from sla.timezone import LONDON
 
@@ -70,7 +69,7 @@ def worker_command(app: AppContext, once: bool, poll: float | None) -> None:
         if once:
             click.echo(str(worker.run_once()))
             return
-        configure_logging(level="info")
+        app.log_as_a_service()
         click.echo("worker: running background jobs; Ctrl-C to stop", err=True)
         with suppress(KeyboardInterrupt):
             worker.run_forever(_stop_on_signals(), poll or app.settings.notify.poll_seconds)
@@ -88,7 +87,7 @@ def serve_command(app: AppContext, poll: float | None) -> None:
     with _database(app) as db_engine:
         runner = build_sweep_runner(app.settings, db_engine=db_engine)
         worker = build_worker(app.settings, db_engine=db_engine)
-        configure_logging(level="info")
+        app.log_as_a_service()
         scheduler: Any = build_scheduler(
             runner,
             nightly_at=nightly_at,

@@ -353,7 +353,7 @@ def test_serve_delivers_in_the_background_and_stops_cleanly_on_sigterm(
             serving.kill()
     assert serving.returncode == 0, err
     assert [str(m["X-Complaint-Reference"]) for _, m in mailbox.received] == [reference]
-    assert "serve: nightly sweep at 02:30" in err
+    assert "serve: nightly sweep at 02:00" in err
     for personal in (EMAIL, NAME, SUMMARY):
         assert personal not in out + err
 
