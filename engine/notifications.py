@@ -73,12 +73,14 @@ RESPONSE_CLOCKS = {"respond": 1, "stage2_respond": 2}
 
 @dataclass(frozen=True, slots=True)
 class NotificationRules:
-    """Which kinds go out (per policy id or family, else ``enabled``), the channel for each
-    preferred contact method (``"none"`` sends nothing to residents who prefer that method), and
-    how late a step may be recorded and still send its message."""
+    """Which kinds go out (per policy id or family, else ``enabled``; and, where ``by_method``
+    names the resident's preferred contact method, only those of its kinds), the channel for
+    each preferred contact method (``"none"`` sends nothing to residents who prefer that
+    method), and how late a step may be recorded and still send its message."""
 
     enabled: frozenset[str] = frozenset(MESSAGE_KINDS)
     by_policy: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    by_method: Mapping[str, frozenset[str]] = field(default_factory=dict)
     routes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     max_age: timedelta = timedelta(days=7)
 
@@ -113,6 +115,8 @@ def plan_notifications(
     """The messages ``events`` (just written to ``case``) call for, as ``notify`` jobs."""
     rules = rules or NotificationRules()
     enabled = rules.enabled_for(policy)
+    if case.preferred_contact in rules.by_method:
+        enabled = enabled & rules.by_method[case.preferred_contact]
     channel = channel_for(case, rules.routes)
     if channel is None or not enabled:
         return []

@@ -25,6 +25,7 @@ from sla.errors import ConfigError
 class NotifySettings:
     enabled: tuple[str, ...] = MESSAGE_KINDS
     by_policy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    by_method: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     channels: Mapping[str, str] = field(default_factory=dict)
     landlord: str = "The Complaints Team"
     phone: str = ""
@@ -47,6 +48,7 @@ class NotifySettings:
         return NotificationRules(
             enabled=frozenset(self.enabled),
             by_policy={k: frozenset(v) for k, v in self.by_policy.items()},
+            by_method={k: frozenset(v) for k, v in self.by_method.items()},
             routes={**defaults.routes, **self.channels},
             max_age=timedelta(days=self.max_age_days),
         )
@@ -66,6 +68,7 @@ def load_notify_settings(
             str(policy): _kinds(kinds, source, f"policies.{policy}")
             for policy, kinds in _table(notifications, "policies", source).items()
         },
+        by_method=_methods(_table(notifications, "methods", source), source),
         channels=_channels(_table(notifications, "channels", source), source),
         landlord=_text(notifications, "landlord", source, "notifications") or "The Complaints Team",
         phone=_text(notifications, "phone", source, "notifications") or "",
@@ -106,6 +109,18 @@ def _kinds(value: Any, source: str, key: str) -> tuple[str, ...]:
             source, f"notifications.{key}", f"must be a list of: {', '.join(MESSAGE_KINDS)}"
         )
     return tuple(value)
+
+
+def _methods(table: Mapping[str, Any], source: str) -> dict[str, tuple[str, ...]]:
+    """``[notifications.methods]``: per preferred contact method, the kinds its residents get."""
+    for method in table:
+        if method not in CONTACT_METHODS:
+            raise ConfigError(
+                source,
+                f"notifications.methods.{method}",
+                f"is not a contact method ({', '.join(CONTACT_METHODS)})",
+            )
+    return {str(m): _kinds(kinds, source, f"methods.{m}") for m, kinds in table.items()}
 
 
 def _channels(table: Mapping[str, Any], source: str) -> dict[str, str]:

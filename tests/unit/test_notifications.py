@@ -208,6 +208,22 @@ def test_kinds_can_be_switched_off_for_everyone_or_per_policy() -> None:
     assert only(planned(trip, acknowledged, by_id))["message"] == ACKNOWLEDGEMENT
 
 
+def test_kinds_can_be_chosen_per_preferred_contact_method() -> None:
+    only_responses_by_text = NotificationRules(by_method={"sms": frozenset({"response"})})
+    by_text = journey(preferred="sms", details={"phone": PHONE})
+    assert planned(by_text, by_text.run("acknowledge", ACK), only_responses_by_text) == []
+    by_email = journey(preferred="email", details={"email": EMAIL})
+    acknowledged = by_email.run("acknowledge", ACK)
+    assert only(planned(by_email, acknowledged, only_responses_by_text))["message"] == (
+        ACKNOWLEDGEMENT
+    )
+    # on top of the policy's choice, never beyond it
+    both = NotificationRules(
+        by_policy={"hoc": frozenset({SURVEY})}, by_method={"email": frozenset({ACKNOWLEDGEMENT})}
+    )
+    assert planned(by_email, acknowledged, both) == []
+
+
 @pytest.mark.parametrize(
     ("preferred", "details", "channel"),
     [
@@ -243,6 +259,7 @@ def test_settings_toml_shapes_the_rules() -> None:
             "enabled": ["acknowledgement", "response"],
             "policies": {"westward-3day": ["response"]},
             "channels": {"phone": "letter"},
+            "methods": {"sms": ["acknowledgement", "update"]},
             "landlord": "Westward Homes",
             "skip_older_than_days": 3,
         },
@@ -255,6 +272,7 @@ def test_settings_toml_shapes_the_rules() -> None:
     rules = notify.rules()
     assert rules.enabled == {"acknowledgement", "response"}
     assert rules.by_policy == {"westward-3day": {"response"}}
+    assert rules.by_method == {"sms": {"acknowledgement", "update"}}
     assert rules.routes["phone"] == "letter" and rules.routes["email"] == "email"
     assert rules.max_age == timedelta(days=3)
     assert (notify.smtp_host, notify.smtp_port, notify.sms_url) == (
@@ -272,6 +290,8 @@ def test_settings_toml_shapes_the_rules() -> None:
         {"notifications": {"enabled": ["acknowledgement", "reminder"]}},
         {"notifications": {"channels": {"pigeon": "sms"}}},
         {"notifications": {"channels": {"phone": "fax"}}},
+        {"notifications": {"methods": {"pigeon": ["response"]}}},
+        {"notifications": {"methods": {"sms": ["reminder"]}}},
         {"sms": {"url": "file:///etc/passwd"}},
         {"smtp": {"port": 70000}},
         {"worker": {"backoff_seconds": 0}},
