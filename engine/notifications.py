@@ -115,8 +115,9 @@ def plan_notifications(
     """The messages ``events`` (just written to ``case``) call for, as ``notify`` jobs."""
     rules = rules or NotificationRules()
     enabled = rules.enabled_for(policy)
-    if case.preferred_contact in rules.by_method:
-        enabled = enabled & rules.by_method[case.preferred_contact]
+    method = case.preferred_contact
+    if method is not None and method in rules.by_method:
+        enabled = enabled & rules.by_method[method]
     channel = channel_for(case, rules.routes)
     if channel is None or not enabled:
         return []
