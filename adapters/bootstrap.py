@@ -122,7 +122,7 @@ def build_sweep_runner(
     return SweepRunner(
         db_engine,
         sweeper,
-        recompute_args={"calendars": settings.calendar},
+        recompute_args={"calendars": settings.calendar, "policies": settings.policies},
         clock=clock,
     )
 

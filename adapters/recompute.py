@@ -1,4 +1,5 @@
-"""Recompute deadlines when a calendar changes (a bank holiday proclaimed, a closure added).
+"""Recompute deadlines when a calendar changes (a bank holiday proclaimed, a closure added) or a
+policy's version does (a landlord lengthens a clock).
 
 Set-based, in the database: the calendar is stored as a table of days with their cumulative
 working-day index (``calendar_days``), so the n-th working day after a clock's start is a join,
@@ -19,6 +20,16 @@ calendar yet) still makes the calendar stale: :func:`stale_calendars` looks for 
 old fingerprint opened since shortly before the last recompute, and the recompute restamps those
 few, so the check settles.
 
+Policies (:func:`stale_policies`): an open case whose ``policy_version`` is not the loaded
+version of its policy moves to it, one transaction per policy. Its running clocks whose rule has
+other working days now take the rule's ``base_days`` and a due date recomputed on the case's own
+calendar (the same ``calendar_days`` join), each with a ``deadline_moved`` event whose data names
+the policy and both versions; every such case takes the new version and is marked due for the
+next sweep even when no deadline moved (the contact thresholds may have changed). The rules go to
+the database as a ``VALUES`` list of parameters. Cases under a policy the registry does not know
+are left alone, with a warning. Calendars are recomputed first, so a policy's new dates are on the
+new calendar.
+
 Stopped clocks are history and keep the dates they were judged by. Nothing is read into Python
 per case, so the cost is a couple of set-based statements however many cases there are.
 """
@@ -28,24 +39,50 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Date, Engine, bindparam, delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from adapters.db.tables import calendar_days, calendar_states, cases
 from adapters.db.types import UtcDateTime
 from sla.calendar import WorkingCalendar
+from sla.policy import Policy, PolicyRegistry
 
 log = structlog.get_logger()
 
 
 @dataclass
 class RecomputeSummary:
+    """What a recompute did. The first four are the calendar part; the ``policy_`` ones the
+    policy-version part (``policies``: the ``id@version`` each policy's cases moved to)."""
+
     cases_moved: int = 0
     deadlines_moved: int = 0
     cases_restamped: int = 0
     calendars: list[str] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)
+    policy_cases: int = 0  # open cases moved to the loaded version of their policy
+    policy_cases_moved: int = 0  # of those, the cases with a deadline moved
+    policy_deadlines_moved: int = 0
+    unknown_policies: list[str] = field(default_factory=list)  # ids the registry does not know
+
+    @property
+    def all_deadlines_moved(self) -> int:
+        """Deadlines moved for either cause."""
+        return self.deadlines_moved + self.policy_deadlines_moved
 
 
 def calendars_in_use(db_engine: Engine) -> list[str]:
@@ -116,9 +153,13 @@ def recompute(
     now: datetime,
     as_of: date,
     force: bool = False,
+    policies: PolicyRegistry | None = None,
 ) -> RecomputeSummary:
     """Recompute the running deadlines of open cases on every stale calendar (every calendar in
-    use with ``force``), one transaction per calendar."""
+    use with ``force``), one transaction per calendar; then, given ``policies``, move the open
+    cases of every policy whose version changed to its loaded version, one transaction per
+    policy (``force`` makes no difference there: a case on its policy's version has nothing to
+    move)."""
     names = calendars_in_use(db_engine) if force else sorted(stale_calendars(db_engine, calendars))
     summary = RecomputeSummary(calendars=names)
     for name in names:
@@ -129,11 +170,17 @@ def recompute(
         summary.cases_moved += moved
         summary.deadlines_moved += clocks
         summary.cases_restamped += restamped
+    if policies is not None:
+        _recompute_policies(db_engine, policies, calendars, now, as_of, summary)
     log.info(
         "deadlines_recomputed",
         calendars=names,
         cases_moved=summary.cases_moved,
         deadlines_moved=summary.deadlines_moved,
+        policies=summary.policies,
+        policy_cases=summary.policy_cases,
+        policy_cases_moved=summary.policy_cases_moved,
+        policy_deadlines_moved=summary.policy_deadlines_moved,
     )
     return summary
 
@@ -260,3 +307,230 @@ def _record_state(conn: Connection, calendar: WorkingCalendar, now: datetime) ->
     ).rowcount
     if not done:
         conn.execute(insert(calendar_states).values(calendar=calendar.name, **values))
+
+
+# -- policy versions ---------------------------------------------------------------------------
+
+
+def _open_policy_versions(conn: Connection) -> list[tuple[str, int, int]]:
+    """(policy id, version, open cases) for every version open cases are on."""
+    stmt = (
+        select(cases.c.policy_id, cases.c.policy_version, func.count())
+        .where(cases.c.is_open.is_(True))
+        .group_by(cases.c.policy_id, cases.c.policy_version)
+    )
+    return [(row[0], int(row[1]), int(row[2])) for row in conn.execute(stmt)]
+
+
+def _policy_check(
+    conn: Connection, policies: PolicyRegistry
+) -> tuple[dict[str, Policy], dict[str, int]]:
+    """Policies with open cases on another version than the loaded one (id -> policy), and the
+    ids the registry does not know (id -> open cases)."""
+    known = set(policies.ids())
+    stale: dict[str, Policy] = {}
+    unknown: dict[str, int] = {}
+    for policy_id, version, count in _open_policy_versions(conn):
+        if policy_id not in known:
+            unknown[policy_id] = unknown.get(policy_id, 0) + count
+            continue
+        policy = policies.get(policy_id)
+        if version != policy.version:
+            stale[policy_id] = policy
+    return stale, unknown
+
+
+def _warn_unknown(unknown: dict[str, int]) -> None:
+    if unknown:
+        log.warning(
+            "recompute_unknown_policies",
+            policies=sorted(unknown),
+            open_cases=sum(unknown.values()),
+            hint="these cases are left on their version; is a policy file missing?",
+        )
+
+
+def stale_policies(db_engine: Engine, policies: PolicyRegistry) -> dict[str, int]:
+    """Policies whose open cases are (some of them) on another version: id -> loaded version.
+
+    Policies the registry does not know are left out, with a warning.
+    """
+    with db_engine.connect() as conn:
+        stale, unknown = _policy_check(conn, policies)
+    _warn_unknown(unknown)
+    return {policy_id: policy.version for policy_id, policy in sorted(stale.items())}
+
+
+def _recompute_policies(
+    db_engine: Engine,
+    policies: PolicyRegistry,
+    calendars: Callable[[str], WorkingCalendar],
+    now: datetime,
+    as_of: date,
+    summary: RecomputeSummary,
+) -> None:
+    with db_engine.connect() as conn:
+        stale, unknown = _policy_check(conn, policies)
+    _warn_unknown(unknown)
+    summary.unknown_policies = sorted(unknown)
+    for policy_id in sorted(stale):
+        policy = stale[policy_id]
+        with db_engine.begin() as conn:
+            updated, moved, clocks = _recompute_policy(conn, policy, calendars, now, as_of)
+        summary.policies.append(policy.key)
+        summary.policy_cases += updated
+        summary.policy_cases_moved += moved
+        summary.policy_deadlines_moved += clocks
+
+
+# The open cases of the policy on another version: the set every later statement works on, so a
+# case opened meanwhile is left for the next run rather than half done.
+_POLICY_CASES = """
+CREATE TEMPORARY TABLE recompute_policy_cases AS
+SELECT id AS case_id, calendar AS calendar, policy_version AS old_version
+FROM cases
+WHERE policy_id = :pid AND is_open AND policy_version <> :ver
+"""
+
+# Running clocks whose rule now has other working days, with their new due date on the case's
+# own calendar. ``{rules}`` is a VALUES list of (clock, days) parameters.
+_POLICY_MOVED = """
+CREATE TEMPORARY TABLE recompute_policy_moved AS
+WITH rules (clock, days) AS (VALUES {rules})
+SELECT p.case_id AS case_id, cc.clock AS clock,
+       p.old_version AS old_version, CAST(:ver AS INTEGER) AS new_version,
+       cc.base_days AS old_days, r.days AS new_days,
+       cc.due_on AS old_due, w2.day AS new_due
+FROM recompute_policy_cases p
+JOIN case_clocks cc ON cc.case_id = p.case_id
+JOIN rules r ON r.clock = cc.clock
+JOIN calendar_days w1 ON w1.calendar = p.calendar AND w1.day = cc.started_on
+JOIN calendar_days w2
+  ON w2.calendar = p.calendar AND w2.working AND w2.cum = w1.cum + r.days + cc.extended_days
+WHERE cc.stopped_on IS NULL AND cc.base_days <> r.days
+"""
+
+_POLICY_MOVE_CLOCKS = """
+UPDATE case_clocks SET base_days = m.new_days, due_on = m.new_due
+FROM recompute_policy_moved m
+WHERE case_clocks.case_id = m.case_id AND case_clocks.clock = m.clock
+"""
+
+_POLICY_EVENTS = """
+INSERT INTO case_events (case_id, seq, kind, occurred_at, recorded_at, actor, data, before, after)
+SELECT m.case_id,
+       c.event_count + ROW_NUMBER() OVER (PARTITION BY m.case_id ORDER BY m.clock),
+       'deadline_moved', :now, :now, 'system',
+       {data}, {before}, {after}
+FROM recompute_policy_moved m JOIN cases c ON c.id = m.case_id
+"""
+
+_POLICY_JSON = {
+    "postgresql": (
+        "jsonb_build_object('reason', 'policy changed', 'cause', 'policy_version', "
+        "'policy', c.policy_id, 'from_version', m.old_version, 'to_version', m.new_version, "
+        "'clock', m.clock, 'from', m.old_due::text, 'to', m.new_due::text, "
+        "'from_days', m.old_days, 'to_days', m.new_days)",
+        "jsonb_build_object('deadlines', jsonb_build_object(m.clock, m.old_due::text))",
+        "jsonb_build_object('deadlines', jsonb_build_object(m.clock, m.new_due::text))",
+    ),
+    "sqlite": (
+        "json_object('reason', 'policy changed', 'cause', 'policy_version', "
+        "'policy', c.policy_id, 'from_version', m.old_version, 'to_version', m.new_version, "
+        "'clock', m.clock, 'from', m.old_due, 'to', m.new_due, "
+        "'from_days', m.old_days, 'to_days', m.new_days)",
+        "json_object('deadlines', json_object(m.clock, m.old_due))",
+        "json_object('deadlines', json_object(m.clock, m.new_due))",
+    ),
+}
+
+# Every case of the set takes the loaded version and is due for the next sweep (its contact
+# thresholds or due-soon days may have changed even when no deadline moved); the event counter
+# counts the events appended above.
+_POLICY_MARK = """
+UPDATE cases SET policy_version = :ver,
+                 next_flag_on = :today,
+                 event_count = cases.event_count
+                     + (SELECT COUNT(*) FROM recompute_policy_moved m WHERE m.case_id = cases.id)
+WHERE cases.id IN (SELECT case_id FROM recompute_policy_cases)
+"""
+
+
+def _recompute_policy(
+    conn: Connection,
+    policy: Policy,
+    calendars: Callable[[str], WorkingCalendar],
+    now: datetime,
+    as_of: date,
+) -> tuple[int, int, int]:
+    """Move the policy's open cases on another version to ``policy``: (cases updated, cases
+    with a deadline moved, deadlines moved)."""
+    params: dict[str, Any] = {"pid": policy.id, "ver": policy.version}
+    conn.execute(text("DROP TABLE IF EXISTS recompute_policy_moved"))
+    conn.execute(text("DROP TABLE IF EXISTS recompute_policy_cases"))
+    conn.execute(text(_POLICY_CASES), params)
+    names = conn.execute(text("SELECT DISTINCT calendar FROM recompute_policy_cases")).scalars()
+    for name in sorted(names):
+        _ensure_days(conn, calendars(name))
+    rules = []
+    for i, rule in enumerate(policy.clocks):
+        rules.append(f"(CAST(:rc{i} AS VARCHAR(32)), CAST(:rd{i} AS INTEGER))")
+        params[f"rc{i}"], params[f"rd{i}"] = rule.name, rule.days
+    conn.execute(text(_POLICY_MOVED.format(rules=", ".join(rules))), params)
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(
+                "CREATE INDEX recompute_policy_moved_key ON recompute_policy_moved (case_id, clock)"
+            )
+        )
+    else:
+        # No statistics on a fresh temporary table (see ``_recompute_calendar``).
+        conn.execute(text("ANALYZE recompute_policy_cases"))
+        conn.execute(text("ANALYZE recompute_policy_moved"))
+    updated = conn.execute(text("SELECT COUNT(*) FROM recompute_policy_cases")).scalar_one()
+    clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_policy_moved")).scalar_one()
+    moved_cases = conn.execute(
+        text("SELECT COUNT(DISTINCT case_id) FROM recompute_policy_moved")
+    ).scalar_one()
+    if clocks:
+        conn.execute(text(_POLICY_MOVE_CLOCKS))
+        data, before, after = _POLICY_JSON[conn.dialect.name]
+        events = text(_POLICY_EVENTS.format(data=data, before=before, after=after)).bindparams(
+            bindparam("now", type_=UtcDateTime())
+        )
+        conn.execute(events, {"now": now})
+    if updated:
+        mark = text(_POLICY_MARK).bindparams(bindparam("today", type_=Date()))
+        conn.execute(mark, {"today": as_of, "ver": policy.version})
+    conn.execute(text("DROP TABLE recompute_policy_moved"))
+    conn.execute(text("DROP TABLE recompute_policy_cases"))
+    return int(updated), int(moved_cases), int(clocks)
+
+
+@cache
+def _signature(calendar: WorkingCalendar) -> tuple[int, int, int]:
+    """What ``calendar_days`` holds for ``calendar`` when it is current: rows, the last index,
+    their sum (a changed calendar changes the index, and so the sum)."""
+    day, one = calendar.first_day, timedelta(days=1)
+    rows = total = last = 0
+    while day <= calendar.last_day:
+        last = calendar.working_day_index(day)
+        total += last
+        rows += 1
+        day += one
+    return rows, last, total
+
+
+def _ensure_days(conn: Connection, calendar: WorkingCalendar) -> None:
+    """Store the calendar's days unless ``calendar_days`` already holds them: a calendar that
+    never needed a recompute may never have been stored."""
+    row = conn.execute(
+        select(func.count(), func.max(calendar_days.c.cum), func.sum(calendar_days.c.cum)).where(
+            calendar_days.c.calendar == calendar.name
+        )
+    ).one()
+    if (int(row[0]), int(row[1] or 0), int(row[2] or 0)) == _signature(calendar):
+        return
+    store_calendar(conn, calendar)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE calendar_days"))

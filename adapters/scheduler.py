@@ -1,6 +1,6 @@
 """Nightly SLA sweeps on a schedule, exactly once per night across processes.
 
-* APScheduler 3.x runs a cron job in Europe/London (default 02:30: at 02:30 or later a daily cron
+* APScheduler 3.x runs a cron job in Europe/London (default 02:00: from 02:00 on a daily cron
   fires once on both clock-change nights; 01:30 would fire twice in October) and an intraday
   refresh. ``coalesce=True`` and ``misfire_grace_time=None`` turn a missed night into one run.
 * Exactly once comes from the database, not from the scheduler: a run holds a PostgreSQL
@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.db.tables import sweep_runs
-from adapters.recompute import recompute, stale_calendars
+from adapters.recompute import recompute, stale_calendars, stale_policies
 from adapters.retry import resilient
 from adapters.sweep import Sweeper, SweepSummary
 from sla.errors import ConfigError
@@ -100,7 +100,8 @@ class SweepRunner:
     def sweep(
         self, as_of: date, *, progress: Callable[[int], None] | None = None
     ) -> SweepSummary | None:
-        """A sweep now (recomputing stale calendars first); ``None`` if another is running."""
+        """A sweep now (recomputing stale calendars and policies first); ``None`` if another is
+        running."""
         with self.exclusive() as got:
             if not got:
                 log.info("sweep_skipped", reason="another sweep holds the lock")
@@ -108,10 +109,20 @@ class SweepRunner:
             return self._sweep_locked(as_of, progress)
 
     def _sweep_locked(self, as_of: date, progress: Callable[[int], None] | None) -> SweepSummary:
-        stale = stale_calendars(self._engine, self._recompute_args["calendars"])
-        if stale:
-            recompute(self._engine, now=self._clock(), as_of=as_of, **self._recompute_args)
+        args = self._recompute_kwargs()
+        if stale_calendars(self._engine, args["calendars"]) or stale_policies(
+            self._engine, args["policies"]
+        ):
+            recompute(self._engine, now=self._clock(), as_of=as_of, **args)
         return self._sweeper.run(as_of, progress)
+
+    def _recompute_kwargs(self) -> dict[str, Any]:
+        """The recompute's calendars and policies: the sweep's own policy registry unless
+        ``recompute_args`` names one (the cases it sweeps are judged by that registry)."""
+        args = dict(self._recompute_args)
+        if args.get("policies") is None:
+            args["policies"] = self._sweeper.policies
+        return args
 
     def nightly(self, business_date: date) -> SweepSummary | None:
         """The night's sweep, exactly once: ``None`` when it already ran or is running."""

@@ -107,6 +107,11 @@ class Sweeper:
         self._clock = clock
         self._batch_size = batch_size
 
+    @property
+    def policies(self) -> PolicyRegistry:
+        """The policies cases are judged by (the recompute moves cases to their versions)."""
+        return self._policies
+
     def due_count(self, as_of: date) -> int:
         """How many open cases have a flag change due on or before ``as_of``."""
         with self._engine.connect() as conn:

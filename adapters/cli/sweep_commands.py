@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import click
 
-from adapters.bootstrap import build_sweep_runner
+from adapters.bootstrap import build_sweep_runner, utc_now
 from adapters.cli.context import AppContext, pass_app
-from adapters.logging import configure_logging
-from adapters.recompute import recompute
+from adapters.recompute import RecomputeSummary, recompute
 from adapters.scheduler import build_scheduler, nightly_fire_times, parse_time_of_day
 from adapters.sweep import SweepSummary
+from engine.errors import ValidationError
 from sla.timezone import london_date, parse_date
 
 
 @click.command("sweep")
-@click.option("--as-of", "as_of", metavar="DATE", help="Business date to sweep to (default today).")
-@click.option("--recompute", "full", is_flag=True, help="Recompute every open case's deadlines.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="Business date to sweep to (default today; not after today in Europe/London).",
+)
+@click.option(
+    "--recompute",
+    "full",
+    is_flag=True,
+    help="Recompute every open case's deadlines (calendars and policy versions).",
+)
 @click.option("--batch", "batch_size", default=1000, show_default=True, help="Cases per commit.")
 @pass_app
 def sweep_command(app: AppContext, as_of: str | None, full: bool, batch_size: int) -> None:
@@ -25,16 +36,20 @@ def sweep_command(app: AppContext, as_of: str | None, full: bool, batch_size: in
 
     Prints a summary of the flags raised and cleared by level.
     """
+    day = _business_date(as_of)
     runner = build_sweep_runner(app.settings, batch_size=batch_size)
-    day = parse_date(as_of) if as_of else london_date(runner.now())
+    if day is None:
+        day = london_date(runner.now())
     if full:
         moved = recompute(
-            runner.engine, calendars=app.settings.calendar, now=runner.now(), as_of=day, force=True
+            runner.engine,
+            calendars=app.settings.calendar,
+            policies=app.settings.policies,
+            now=runner.now(),
+            as_of=day,
+            force=True,
         )
-        click.echo(
-            f"recomputed deadlines on {', '.join(moved.calendars) or 'no calendars'}: "
-            f"{moved.deadlines_moved} moved on {moved.cases_moved} cases"
-        )
+        click.echo(_render_recompute(moved))
     due = runner.due_count(day)
     if sys.stderr.isatty() and due:
         with click.progressbar(length=due, label=f"sweeping to {day}", file=sys.stderr) as bar:
@@ -45,6 +60,37 @@ def sweep_command(app: AppContext, as_of: str | None, full: bool, batch_size: in
         click.echo("another sweep is running; nothing done", err=True)
         sys.exit(1)
     click.echo(_render(summary))
+
+
+def _business_date(as_of: str | None) -> date | None:
+    """``--as-of``, refused when after today's Europe/London date: flags raised ahead of time
+    would end up in the evidence pack. ``None``: today, by the runner's clock."""
+    if as_of is None:
+        return None
+    day = parse_date(as_of)
+    today = london_date(utc_now())
+    if day > today:
+        raise ValidationError(
+            f"--as-of {day.isoformat()} is after today ({today.isoformat()}, Europe/London): "
+            "a sweep cannot raise flags in the future"
+        )
+    return day
+
+
+def _render_recompute(moved: RecomputeSummary) -> str:
+    lines = [
+        f"recomputed deadlines on {', '.join(moved.calendars) or 'no calendars'}: "
+        f"{moved.deadlines_moved} moved on {moved.cases_moved} cases",
+        f"recomputed policy versions on {', '.join(moved.policies) or 'no policies'}: "
+        f"{moved.policy_deadlines_moved} moved on {moved.policy_cases_moved} cases, "
+        f"{moved.policy_cases} cases now on the new version",
+    ]
+    if moved.unknown_policies:
+        lines.append(
+            f"left the open cases of unknown policies {', '.join(moved.unknown_policies)} "
+            "on their version"
+        )
+    return "\n".join(lines)
 
 
 def _render(summary: SweepSummary) -> str:
@@ -76,7 +122,7 @@ def scheduler_command(app: AppContext, dry_run: bool) -> None:
         for when in nightly_fire_times(nightly_at, runner.now(), 5):
             click.echo(when.isoformat())
         return
-    configure_logging(level="info")
+    app.log_as_a_service()
     scheduler = build_scheduler(
         runner, nightly_at=nightly_at, refresh_minutes=app.settings.refresh_minutes
     )
