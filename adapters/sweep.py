@@ -253,9 +253,21 @@ class Sweeper:
         as_of: date,
         summary: SweepSummary,
     ) -> None:
-        """Evaluate the batch's flags and work, and write them in the batch's transaction."""
+        """Evaluate the batch's flags and work, and write them in the batch's transaction.
+
+        A case under a policy that is no longer configured is left untouched (and stays due),
+        with a warning, rather than failing the batch and every sweep after it."""
         now = self._clock()
         messages: list[JobSpec] = []
+        known = {p: p in self._policies.ids() for p in {c.policy_id for c in batch}}
+        unknown = [c for c in batch if not known[c.policy_id]]
+        if unknown:
+            log.warning(
+                "sweep_unknown_policy",
+                policies=sorted({c.policy_id for c in unknown}),
+                cases=len(unknown),
+            )
+            batch = [c for c in batch if known[c.policy_id]]
         for case in batch:
             policy = self._policies.get(case.policy_id)
             calendar = self._calendars(case.calendar)

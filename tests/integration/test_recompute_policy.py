@@ -369,3 +369,15 @@ def test_cases_under_a_policy_the_registry_does_not_know_are_left_alone(
         assert warning["log_level"] == "warning"
         assert (warning["policies"], warning["open_cases"]) == (["gone"], 1)
     assert "07700" not in repr(logs) and "Example" not in repr(logs)
+
+    # The nightly sweep runs on past G (left due, with a warning) and sweeps the rest.
+    runner = build_sweep_runner(new_settings, db_engine=engines(), clock=clock)
+    clock.set(NOW)
+    with structlog.testing.capture_logs() as sweep_logs:
+        swept = runner.sweep(FRI_13)
+    assert swept is not None
+    assert snapshot(db_engine, {"G": g}) == g_before
+    assert case_row(db_engine, h).policy_version == 2
+    skipped = [e for e in sweep_logs if e["event"] == "sweep_unknown_policy"]
+    assert [(e["policies"], e["cases"]) for e in skipped] == [(["gone"], 1)]
+    assert "07700" not in repr(sweep_logs) and "Example" not in repr(sweep_logs)
