@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from engine.definition import WorkflowDefinition
 from engine.events import Event
 from engine.model import Case
-from sla.flags import BREACHED, DUE_SOON, DUE_TODAY
+from sla.flags import BREACHED, DUE_SOON, DUE_TODAY, Flag
 from sla.policy import ContactLevel
 
 DEADLINE_RANK = {BREACHED: 0, DUE_TODAY: 1, DUE_SOON: 2}
@@ -67,6 +67,10 @@ def _items(
 ) -> dict[str, ItemSpec]:
     care = 1 if case.priority == "high" else 0
     care_note = _care_note(case)
+    top_contact = _top_contact(case, contact_levels)
+    # Every item of the case carries its countdown level: between two breached responses, the
+    # resident left longer without contact comes first.
+    contact_rank = top_contact[1] if top_contact is not None else 0
     raised = case.raised_flags
     deadline_levels: dict[str, str] = {}
     for flag in raised:
@@ -85,12 +89,12 @@ def _items(
         kind = name.replace("_", "-")
         status = f"{level} (due {clock.due_on})" if level else f"due {clock.due_on}"
         items[kind] = ItemSpec(
-            kind, rank, 0, care, f"{clock.label}: {status}{care_note}", clock.due_on
+            kind, rank, contact_rank, care, f"{clock.label}: {status}{care_note}", clock.due_on
         )
-    contact = _contact_item(case, contact_levels, care, care_note)
-    if contact is not None:
+    if top_contact is not None:
+        contact = _contact_item(*top_contact, care, care_note)
         items[contact.kind] = contact
-    action = _action_item(case, as_of, care, care_note)
+    action = _action_item(case, as_of, contact_rank, care, care_note)
     if action is not None:
         items[action.kind] = action
     return items
@@ -105,28 +109,31 @@ def _care_note(case: Case) -> str:
     return f"; {', '.join(notes)}" if notes else ""
 
 
-def _contact_item(
-    case: Case, levels: Sequence[ContactLevel], care: int, care_note: str
-) -> ItemSpec | None:
+def _top_contact(case: Case, levels: Sequence[ContactLevel]) -> tuple[Flag, int] | None:
+    """The case's highest raised countdown flag and its rank (1 for the first level)."""
     ranks = {level.level: i + 1 for i, level in enumerate(levels)}
     top = max(
         (f for f in case.raised_flags if f.kind == "contact" and f.level in ranks),
         key=lambda f: ranks[f.level],
         default=None,
     )
-    if top is None:
-        return None
+    return None if top is None else (top, ranks[top.level])
+
+
+def _contact_item(top: Flag, rank: int, care: int, care_note: str) -> ItemSpec:
     return ItemSpec(
         "contact",
         NO_DEADLINE,
-        ranks[top.level],
+        rank,
         care,
         f"{top.level} since {top.raised_on}: contact the resident{care_note}",
         top.raised_on,
     )
 
 
-def _action_item(case: Case, as_of: date, care: int, care_note: str) -> ItemSpec | None:
+def _action_item(
+    case: Case, as_of: date, contact_rank: int, care: int, care_note: str
+) -> ItemSpec | None:
     horizon = as_of + timedelta(days=ACTION_WARNING_DAYS)
     due = sorted(
         (a for a in case.outstanding_actions if a.due_on <= horizon), key=lambda a: a.due_on
@@ -143,7 +150,7 @@ def _action_item(case: Case, as_of: date, care: int, care_note: str) -> ItemSpec
     return ItemSpec(
         "action",
         rank,
-        0,
+        contact_rank,
         care,
         f"action {first.number} ({first.owner}) {status}{care_note}",
         first.due_on,

@@ -174,6 +174,18 @@ def test_the_contact_item_ranks_by_the_highest_countdown_level_raised() -> None:
     }
 
 
+def test_every_item_of_a_case_carries_its_countdown_level() -> None:
+    """Between two breached responses, the resident left longer without contact comes first."""
+    quiet = acknowledged()  # nobody in touch since Tue 3 March
+    kept_informed = acknowledged()
+    kept_informed.run("contact", CONTACT, at=london(2026, 3, 17, 9))
+    day = date(2026, 3, 18)  # the response was due Tue 17 March: breached for both
+    left_alone, informed = items_on(quiet, day)["respond"], items_on(kept_informed, day)["respond"]
+    assert left_alone.p_deadline == informed.p_deadline == 0
+    assert (left_alone.p_contact, informed.p_contact) == (2, 0)  # contact-overdue, none
+    assert sorted([informed, left_alone], key=ItemSpec.sort_key) == [left_alone, informed]
+
+
 def remedy_due(due_on: date) -> Journey:
     """A complaint responded on Wed 4 March with one outstanding action due on ``due_on``."""
     journey = acknowledged()
