@@ -14,6 +14,7 @@ import structlog
 
 from adapters.bootstrap import build_service
 from adapters.cli.context import AppContext, pass_app
+from adapters.cli.queue_commands import flag_label
 from adapters.cli.render import table
 from adapters.demo import (
     DEMO_URL,
@@ -91,14 +92,26 @@ def render_morning(morning: MorningView, url: str) -> str:
     lines = [""]
     if morning.sweep is not None:
         raised = sum(morning.sweep.raised.values())
+        note = (
+            " (each case's flags were brought up to date as it was built; the nightly sweep"
+            " finds work only when a countdown or deadline moves on overnight)"
+            if morning.sweep.cases_checked == 0
+            else ""
+        )
         lines.append(
             f"Sweep to {morning.sweep.as_of}: {morning.sweep.cases_checked} cases checked, "
-            f"{raised} flags raised"
+            f"{raised} flags raised{note}"
         )
-    lines += ["", f"Work queue (top {len(morning.queue)}):"]
-    rows = [[item.reference, item.kind, item.reason] for item in morning.queue]
-    lines += ["  " + line for line in table(("reference", "kind", "reason"), rows).splitlines()]
+    lines += ["", f"Work queue (top {len(morning.queue)}, most urgent first):"]
+    headers = ("reference", "kind", "flag", "area", "reason")
+    rows = [
+        [item.reference, item.kind, flag_label(item), item.area, item.reason]
+        for item in morning.queue
+    ]
+    lines += ["  " + line for line in table(headers, rows).splitlines()]
     lines += [
+        f"  complaints --db {url} queue                       (the whole queue)",
+        f"  complaints --db {url} queue claim --as jo         (take the top item)",
         "",
         f"Messages queued for residents: {morning.messages_queued}",
         f"  complaints --db {url} jobs",

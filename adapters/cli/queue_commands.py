@@ -24,7 +24,7 @@ from adapters.cli.render import COMMAND_NAMES, confirmation, dump_json, london_t
 from engine.common import DIRECTIONS
 from engine.errors import ValidationError
 from engine.model import CHANNELS
-from engine.queue import QueueFilter, WorkItem
+from engine.queue import DEADLINE_RANK, QueueFilter, WorkItem
 from engine.validation import one_of
 from sla.calendar import WorkingCalendar
 from sla.timezone import london_date, parse_date
@@ -37,9 +37,10 @@ HEADERS = (
     "kind",
     "category",
     "area",
+    "flag",
     "reason",
     "wd since contact",
-    "deadline",
+    "due",
     "owner",
     "claimed by",
 )
@@ -91,6 +92,11 @@ def queue_group(
     as_json: bool,
 ) -> None:
     """The work queue, most urgent first; claim, finish or release items.
+
+    Order: breached before due today before due soon; then the higher contact-countdown level
+    (the resident left longest without contact); then health and safety or a vulnerable
+    resident; then the oldest case. FLAG says which rule put the item where it is; DUE is the
+    deadline, or for a contact item the day contact fell due.
 
     Without a subcommand, list the open and claimed items ACTOR may see. Options given before
     a subcommand (``queue --as rita claim``) apply to it unless it is given its own.
@@ -336,12 +342,24 @@ def _row(app: AppContext, item: WorkItem, today: date, now: datetime) -> list[st
         item.kind,
         item.category,
         item.area,
+        flag_label(item),
         item.reason,
         str(_since_contact(app, item, today)),
         item.due_on.isoformat() if item.due_on else _NONE,
         item.owner or _NONE,
         holder(item, now),
     ]
+
+
+_DEADLINE_FLAGS = {rank: level for level, rank in DEADLINE_RANK.items()}
+
+
+def flag_label(item: WorkItem) -> str:
+    """What makes the item urgent, in the queue's order: a deadline level (breached, due-today,
+    due-soon), else the contact countdown's level number (``countdown 2``: the second)."""
+    if item.p_deadline in _DEADLINE_FLAGS:
+        return _DEADLINE_FLAGS[item.p_deadline]
+    return f"countdown {item.p_contact}" if item.p_contact else _NONE
 
 
 def item_view(app: AppContext, item: WorkItem, today: date, now: datetime) -> dict[str, Any]:

@@ -111,13 +111,17 @@ def test_the_bare_queue_is_a_table_most_urgent_first(qcli: QueueCli) -> None:
         (newer, "contact"),
         (old, "contact"),
     ]
-    assert cells[0][5] == "Stage 1 acknowledgement: breached (due 2025-12-22); health and safety"
-    assert cells[0][8:] == ["-", "-"]
+    assert cells[0][5:7] == [
+        "breached",
+        "Stage 1 acknowledgement: breached (due 2025-12-22); health and safety",
+    ]
+    assert cells[0][9:] == ["-", "-"]
     second = cells[1]
-    assert second[3:5] == ["asb", "Exeter"]
-    assert second[5] == "Stage 1 acknowledgement: breached (due 2025-12-08)"
-    assert second[6:] == [str(since("2025-12-01T10:00")), "2025-12-08", "olive", "-"]
-    assert cells[3][5].startswith("critical since ")
+    assert second[3:6] == ["asb", "Exeter", "breached"]
+    assert second[6] == "Stage 1 acknowledgement: breached (due 2025-12-08)"
+    assert second[7:] == [str(since("2025-12-01T10:00")), "2025-12-08", "olive", "-"]
+    assert cells[3][5] == "countdown 4"
+    assert cells[3][6].startswith("critical since ")
 
 
 def test_the_queue_as_json_explains_each_item(qcli: QueueCli) -> None:
@@ -127,7 +131,8 @@ def test_the_queue_as_json_explains_each_item(qcli: QueueCli) -> None:
     assert top["kind"] == "acknowledge"
     assert top["status"] == "open"
     assert top["team"] == "complaints"
-    assert top["priority"] == {"deadline": 0, "contact": 0, "care": 0}
+    # breached, on a case nobody has contacted for long enough to be critical (level 4)
+    assert top["priority"] == {"deadline": 0, "contact": 4, "care": 0}
     assert top["due_on"] == "2025-12-08"
     assert top["working_days_since_contact"] == since("2025-12-01T10:00")
     assert (top["claimed_by"], top["lease_until"], top["lease_expired"]) == (None, None, False)
