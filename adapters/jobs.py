@@ -209,6 +209,20 @@ class JobStore:
             done = conn.execute(_FINISH, {"b_id": job.id, "b_worker": worker, "b_now": now})
             return done.rowcount == 1
 
+    def give_back(self, batch: Sequence[Job], worker: str) -> int:
+        """Return jobs this worker claimed but has not started to the queue, as they were."""
+        with self._engine.begin() as conn:
+            given = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id.in_([job.id for job in batch]),
+                    jobs.c.status == "running",
+                    jobs.c.locked_by == worker,
+                )
+                .values(status="queued", locked_by=None, locked_until=None)
+            )
+            return int(given.rowcount)
+
     def fail(
         self, job: Job, worker: str, now: datetime, error: str, backoff: timedelta
     ) -> str | None:
@@ -336,15 +350,25 @@ class Worker:
     wakeups: Wakeups = field(default_factory=PollingWakeups)  # how an idle worker waits
 
     def run_once(self, limit: int | None = None) -> WorkerRun:
-        """Run ready jobs until none is left (or ``limit`` were run)."""
+        """Run ready jobs until none is left (or ``limit`` were run).
+
+        A batch shares one lease: once half of it has gone (a slow mail server), the jobs not
+        yet started are given back to the queue rather than run late, when another worker may
+        already have taken them over as abandoned."""
         summary = WorkerRun()
         self.store.recover(self.clock())
         while limit is None or summary.ran < limit:
             wanted = self.batch if limit is None else min(self.batch, limit - summary.ran)
-            claimed = self.store.claim_batch(self.name, self.clock(), self.lease, max(1, wanted))
+            leased_at = self.clock()
+            claimed = self.store.claim_batch(self.name, leased_at, self.lease, max(1, wanted))
             if not claimed:
                 break
-            for job in claimed:
+            for done, job in enumerate(claimed):
+                if done and self.clock() - leased_at > self.lease / 2:
+                    rest = claimed[done:]
+                    given = self.store.give_back(rest, self.name)
+                    log.info("jobs_given_back", worker=self.name, jobs=given)
+                    break
                 self._run(job, summary)
         return summary
 

@@ -309,3 +309,27 @@ def test_a_complaint_opened_from_a_dissatisfaction_keeps_the_residents_contact_d
     acknowledge(service, complaint)
     [job] = JobStore(db_engine).list()
     assert (job.reference, job.payload["channel"]) == (complaint, "sms")
+
+
+def test_jobs_of_a_batch_not_started_by_half_its_lease_go_back_to_the_queue(
+    db_engine: Engine, clock: FakeClock
+) -> None:
+    """A slow mail server must not make a worker send jobs after their lease has run out, when
+    another worker may already have taken them over: the rest of the batch is given back."""
+    with db_engine.begin() as conn:
+        SqlJobs(conn).enqueue([JobSpec(kind="slow", payload={"n": n}) for n in range(3)], clock())
+    store = JobStore(db_engine)
+    lease = timedelta(minutes=5)
+    ran: list[int] = []
+
+    def slow_send(job: Job) -> None:
+        ran.append(job.id)
+        clock.advance(timedelta(minutes=3))  # more than half the lease, every time
+        store.recover(clock())  # meanwhile another worker takes over jobs whose lease ran out
+
+    worker = Worker(store, {"slow": slow_send}, clock, name="slow", lease=lease, batch=3)
+    summary = worker.run_once()
+
+    assert (summary.done, summary.lost, summary.retrying) == (3, 0, 0)
+    assert len(ran) == 3 and len(set(ran)) == 3  # each job ran once
+    assert [(j.status, j.attempts) for j in store.list()] == [("done", 0)] * 3
