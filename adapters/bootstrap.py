@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from sqlalchemy import Engine
 
 from adapters.db.connection import create_db_engine
@@ -35,6 +36,8 @@ from engine.ports import Clock, NotificationPlanner, no_notifications
 from engine.service import ComplaintsService
 from sla.errors import ConfigError
 from workflows import WORKFLOWS
+
+log = structlog.get_logger(__name__)
 
 
 def utc_now() -> datetime:
@@ -131,6 +134,9 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     """A notifier per channel: letters always to the outbox, e-mail and texts when set up."""
     notify = settings.notify
     outbox = FileNotifier(notify.outbox_file)
+    if notify.outbox_file is None:
+        # Messages (names, addresses) would be printed where a service manager keeps its logs.
+        log.warning("outbox_is_standard_output", setting="outbox.file")
     notifiers: dict[str, Notifier] = {EMAIL: outbox, SMS: outbox, LETTER: outbox}
     if notify.smtp_host:
         notifiers[EMAIL] = SmtpNotifier(

@@ -26,6 +26,8 @@ from adapters.db.connection import create_db_engine
 from adapters.db.repository import DatabaseError
 from adapters.jobs import STATUSES, Job, JobStore
 from adapters.scheduler import build_scheduler, parse_time_of_day
+from engine.access import WRITE
+from engine.service import require_permission
 from sla.timezone import LONDON
 
 POLL_HELP = "Seconds between looks for new jobs when idle (default: [worker] poll_seconds, 2)."
@@ -137,9 +139,13 @@ def jobs_group(ctx: click.Context, status: str | None, limit: int, as_json: bool
 
 @jobs_group.command("retry")
 @click.argument("job_id", metavar="ID", type=int)
+@click.option(
+    "--as", "actor", metavar="NAME", default=None, help="Who asks (needs the write permission)."
+)
 @pass_app
-def jobs_retry_command(app: AppContext, job_id: int) -> None:
-    """Queue a dead job again, with a fresh set of attempts."""
+def jobs_retry_command(app: AppContext, job_id: int, actor: str | None) -> None:
+    """Queue a dead job again, with a fresh set of attempts (it messages a resident)."""
+    require_permission(app.service.actor(resolve_actor(actor)), WRITE, "jobs retry")
     with _database(app) as db_engine:
         job = JobStore(db_engine).retry(job_id, utc_now())
     click.echo(f"job {job.id} queued again ({job.kind} {job.reference or ''})".rstrip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,15 @@ class Process:
     returncode: int
     stdout: str
     stderr: str
+
+
+def config_with_actors(folder: Path, **roles: str) -> Path:
+    """A copy of the repository's ``config/`` where each named person has the given role."""
+    config = folder / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    settings = config / "settings.toml"
+    named = "".join(f'\n{name} = ["{role}"]' for name, role in roles.items())
+    default = 'default_roles = ["coordinator"]'
+    text = settings.read_text(encoding="utf-8").replace(default, default + named)
+    settings.write_text(text, encoding="utf-8")
+    return config

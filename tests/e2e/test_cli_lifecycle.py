@@ -6,14 +6,13 @@ N working days is the N-th working day strictly after it), not by asking the cal
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import ACTOR, CONFIG_DIR, Cli
+from cli_support import ACTOR, Cli, config_with_actors
 
 from sla.calendar import WorkingCalendar
 from sla.timezone import london_date, parse_instant
@@ -216,18 +215,6 @@ def test_a_refused_command_leaves_the_case_and_its_history_unchanged(cli: Cli) -
     after_case = show(cli, ref)
     assert after_case["version"] == before_case["version"]
     assert after_case == before_case
-
-
-def config_with_actors(folder: Path, **roles: str) -> Path:
-    """A copy of the repository's ``config/`` where each named person has the given role."""
-    config = folder / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    settings = config / "settings.toml"
-    named = "".join(f'\n{name} = ["{role}"]' for name, role in roles.items())
-    default = 'default_roles = ["coordinator"]'
-    text = settings.read_text(encoding="utf-8").replace(default, default + named)
-    settings.write_text(text, encoding="utf-8")
-    return config
 
 
 def test_an_extension_moves_the_response_deadline_within_the_cap(cli: Cli, tmp_path: Path) -> None:

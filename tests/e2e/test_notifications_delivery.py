@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import structlog
 from aiosmtpd.controller import Controller
-from cli_support import CONFIG_DIR, REPO, Cli
+from cli_support import CONFIG_DIR, REPO, Cli, config_with_actors
 from click.testing import CliRunner
 from sqlalchemy import update
 from structlog.testing import capture_logs
@@ -359,7 +359,7 @@ def test_serve_delivers_in_the_background_and_stops_cleanly_on_sigterm(
 
 
 def test_dead_jobs_are_listed_with_their_error_and_retried_from_the_cli(
-    cli: Cli, db_url: str
+    cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
     cli("db", "upgrade")
     db_engine = create_db_engine(db_url)
@@ -378,6 +378,10 @@ def test_dead_jobs_are_listed_with_their_error_and_retried_from_the_cli(
     assert listed.splitlines()[0] == "0 queued, 0 running, 0 done, 1 dead"
     assert "the SMS gateway answered HTTP 503" in listed and "5/5" in listed
     [dead] = cli.json("jobs", "--status", "dead")
+    auditor = replace(cli, config_dir=config_with_actors(tmp_path, audrey="auditor"))
+    refused = auditor.run("jobs", "retry", str(dead["id"]), "--as", "audrey")
+    assert refused.exit_code == 2
+    assert "'write' permission" in refused.stderr.splitlines()[-1]
     assert cli("jobs", "retry", str(dead["id"])).startswith(f"job {dead['id']} queued again")
     assert "only dead jobs can be retried" in cli.fails("jobs", "retry", str(dead["id"]))
     assert cli.fails("jobs", "retry", "999") == "error: no job 999"
