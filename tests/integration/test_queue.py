@@ -140,7 +140,8 @@ def test_claims_come_in_priority_order_and_the_list_shows_the_same_order(
     assert all(i.status == "claimed" and i.claimed_by == "alice" for i in claimed)
     assert {i.lease_until for i in claimed} == {NOW + LEASE}
     top = claimed[0]
-    assert (top.p_deadline, top.p_contact, top.p_care) == (0, 0, 0)
+    # breached, and (like every item of its case) the case's countdown level: contact-due (1)
+    assert (top.p_deadline, top.p_contact, top.p_care) == (0, 1, 0)
     assert top.reason == "Stage 1 acknowledgement: breached (due 2025-05-27)"
     assert (top.category, top.area, top.calendar) == ("asb", "north", "england-and-wales")
     assert service.claim("bob") is None
