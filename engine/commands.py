@@ -47,10 +47,14 @@ def check_time(at: datetime, now: datetime, not_before: datetime | None, what: s
 
 
 def _check_order(case: Case, trigger: str, at: datetime) -> None:
-    """A step that moves the case on cannot be dated before the step it follows."""
-    if not case.milestones:
+    """A step that moves the case on (a milestone, or any change of state: closing,
+    withdrawing, referring...) cannot be dated before the step it follows."""
+    steps = dict(case.milestones)
+    if case.closed_at is not None:
+        steps["closing"] = case.closed_at
+    if not steps:
         return
-    name, latest = max(case.milestones.items(), key=lambda item: item[1])
+    name, latest = max(steps.items(), key=lambda item: item[1])
     if at < latest:
         raise ValidationError(
             f"{case.reference}: {trigger} time {at.isoformat()} is before the {name} step "
@@ -117,7 +121,7 @@ def apply_step(
     at = check_time(at, now, case.received_at, trigger)
     before = snapshot(case)
     planned = definition.step(trigger, case.state)
-    if planned is not None and planned.milestone is not None:
+    if planned is not None and (planned.milestone is not None or planned.dest is not None):
         _check_order(case, trigger, at)
     ctx = StepContext(
         case=case,

@@ -72,6 +72,9 @@ def _extend_valid(ctx: StepContext) -> str | None:
     days = ctx.payload.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         return "an extension is a whole number of working days, at least 1"
+    on = london_date(ctx.at)
+    if on < clock.started_on:
+        return f"an extension cannot be dated before its clock started ({clock.started_on})"
     if not _text(ctx, "reason"):
         return "an extension needs a reason, explained to the resident"
     good_reason = ctx.payload.get("good_reason")
@@ -83,6 +86,12 @@ def _extend_valid(ctx: StepContext) -> str | None:
         return (
             f"{clock.label} extensions would total {total} working days, over the policy's cap "
             f"of {cap}; record a good reason (complaints manager) to go beyond it"
+        )
+    new_due = extend_clock(clock, days, ctx.calendar).due_on
+    if new_due < on:
+        return (
+            f"the new deadline {new_due} would already be past on {on}: the resident must be "
+            "given a date still to come; extend by more days"
         )
     return None
 

@@ -232,6 +232,7 @@ def test_an_extension_moves_the_response_deadline_within_the_cap(cli: Cli, tmp_p
     )
     assert "cap" in cli.fails("extend", ref, "--days", "6", "--reason", "More delay")
     beyond = ("extend", ref, "--stage", "1", "--days", "6", "--reason", "Contractor ill")
+    beyond += ("--at", "2026-03-20")
     good = ("--good-reason", "The only qualified contractor is ill this week")
     refused = cli.run(*beyond, *good)  # alice, a coordinator (a security event is logged too)
     assert refused.exit_code == 2

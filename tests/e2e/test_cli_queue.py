@@ -341,12 +341,16 @@ def test_done_runs_any_command_with_typed_fields(qcli: QueueCli) -> None:
     qcli("acknowledge", ref, *understanding, "--at", "2025-12-02T10:00")
     claimed = qcli.json("queue", "claim")
     assert (claimed["kind"], claimed["priority"]["deadline"]) == ("respond", 0)  # breached
+    # (an extension now would promise a date already past: refused, the item stays claimed)
+    late = ("--set", "clock=respond", "--set", "days=5", "--set", "reason=Contractor's report")
+    assert "already be past" in qcli.fails("queue", "done", str(claimed["id"]), "--do", "extend",
+                                           *late)  # fmt: skip
     qcli(
-        "queue", "done", str(claimed["id"]), "--do", "extend", "--set", "clock=respond",
-        "--set", "days=5", "--set", "reason=Waiting for a contractor's report",
+        "queue", "done", str(claimed["id"]), "--do", "add_action", "--set", "description=Fix it",
+        "--set", "owner=repairs-team", "--set", "due_on=2026-12-31",
     )  # fmt: skip
-    extensions = [e for e in qcli.json("history", ref) if e["kind"] == "extended"]
-    assert [(e["actor"], e["data"]["days"]) for e in extensions] == [(ACTOR, 5)]
+    added = [e for e in qcli.json("history", ref) if e["kind"] == "action_added"]
+    assert [(e["actor"], e["data"]["action"]["due_on"]) for e in added] == [(ACTOR, "2026-12-31")]
 
 
 # -- parsing ------------------------------------------------------------------------------------

@@ -950,6 +950,53 @@ def test_a_step_dated_before_the_case_was_received_is_a_validation_error() -> No
     assert journey.state == "received"
 
 
+@pytest.mark.parametrize(
+    ("state", "trigger", "payload"),
+    [
+        ("stage1_responded", "close", {}),  # dated before the response it closes
+        ("stage1", "withdraw", {"reason": "Resolved informally."}),  # before the acknowledgement
+        ("closed", "refer", {"ombudsman_reference": "HOS-1"}),  # before the closure
+        ("stage1_responded", "escalate", {}),
+    ],
+)
+def test_a_change_of_state_cannot_be_dated_before_the_step_it_follows(
+    state: str, trigger: str, payload: dict[str, Any]
+) -> None:
+    journey = complaint_in(state)
+    closed = [journey.case.closed_at] if journey.case.closed_at else []
+    latest = max([*journey.case.milestones.values(), *closed])
+    with pytest.raises(ValidationError, match="is before the"):
+        journey.run(trigger, payload, at=latest - timedelta(hours=1))
+    assert journey.state == state
+    journey.run(trigger, payload, at=latest + timedelta(hours=1))  # after it: accepted
+
+
+def test_an_internal_step_may_be_back_dated_before_the_last_state_change() -> None:
+    """A call made yesterday is recorded after today's acknowledgement: that is fine."""
+    journey = complaint_in("stage1")
+    acknowledged = journey.case.milestones["acknowledged"]
+    journey.run("contact", CONTACT, at=acknowledged - timedelta(hours=2))
+    assert journey.state == "stage1"
+
+
+def test_an_extension_cannot_predate_its_clock_or_promise_a_date_already_past() -> None:
+    journey = complaint_in("stage1")  # acknowledged Tue 3 March 2026; respond due Tue 17 March
+    reason = "Waiting for a survey."
+    before_clock = london(2026, 3, 2, 16)  # the day before the response clock started
+    refusal = _refused(
+        journey, "extend", {"clock": "respond", "days": 2, "reason": reason}, at=before_clock
+    )
+    assert "before its clock started (2026-03-03)" in refusal
+    # On Fri 27 March, 2 more days (Thu 19 March) would already be past.
+    late = london(2026, 3, 27, 10)
+    refusal = _refused(
+        journey, "extend", {"clock": "respond", "days": 2, "reason": reason}, at=late
+    )
+    assert "2026-03-19 would already be past on 2026-03-27" in refusal
+    journey.run("extend", {"clock": "respond", "days": 10, "reason": reason}, at=late)
+    assert journey.due("respond") == date(2026, 3, 31)
+
+
 def test_a_case_cannot_be_received_in_the_future() -> None:
     now = london(2026, 3, 2, 9)
 
