@@ -127,8 +127,19 @@ def _action_valid(ctx: StepContext) -> str | None:
         return "an action needs a description"
     if not _text(ctx, "owner"):
         return "an action needs an owner"
-    if type(ctx.payload.get("due_on")) is not date:
-        return "an action needs a due date"
+    return action_due_problem(ctx, ctx.payload.get("due_on"), "an action")
+
+
+def action_due_problem(ctx: StepContext, due_on: Any, what: str) -> str | None:
+    """Why ``due_on`` cannot be an action's due date: not a date, before the complaint was
+    received, or beyond the working-day calendar (which the queue counts days on)."""
+    if type(due_on) is not date:
+        return f"{what} needs a due date"
+    received = london_date(ctx.case.received_at)
+    if due_on < received:
+        return f"{what} cannot be due ({due_on}) before the complaint was received ({received})"
+    if due_on > ctx.calendar.last_day:
+        return f"{what} due on {due_on} is beyond the calendar (to {ctx.calendar.last_day})"
     return None
 
 

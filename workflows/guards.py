@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
+from engine.common import action_due_problem
 from engine.definition import StepContext
 from engine.model import DECISIONS
 
@@ -74,8 +74,9 @@ def response_complete(ctx: StepContext) -> str | None:
             return f"action {i} is malformed"
         if not text(action, "description") or not text(action, "owner"):
             return f"action {i} needs a description and an owner"
-        if type(action.get("due_on")) is not date:
-            return f"action {i} needs a due date"
+        problem = action_due_problem(ctx, action.get("due_on"), f"action {i}")
+        if problem is not None:
+            return problem
     return None
 
 

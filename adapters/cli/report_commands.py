@@ -33,6 +33,7 @@ from engine.access import READ, Actor
 from engine.errors import ValidationError
 from engine.reporting import previous_month
 from engine.service import require_permission
+from sla.calendar import FIRST_YEAR, LAST_YEAR
 from sla.timezone import london_date, parse_date
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,7 +76,7 @@ def report_group() -> None:
 @report_group.command("tsm")
 @click.option(
     "--year",
-    type=int,
+    type=click.IntRange(FIRST_YEAR, LAST_YEAR - 1),
     default=None,
     help="Reporting year starting 1 April YEAR (default: the year in progress).",
 )
@@ -155,9 +156,13 @@ def performance_command(
 ) -> None:
     """Timeliness, outcomes, volumes and contact for a period."""
     today = _today()
-    end = parse_date(to) if to else today
-    start = parse_date(from_) if from_ else date(end.year if end.month >= 4 else end.year - 1, 4, 1)
-    measured = parse_date(as_of) if as_of else today
+    end = _report_date(to, "--to") if to else today
+    start = (
+        _report_date(from_, "--from")
+        if from_
+        else date(end.year if end.month >= 4 else end.year - 1, 4, 1)
+    )
+    measured = _report_date(as_of, "--as-of") if as_of else today
     levels = app.settings.policies.resolve(app.settings.default_policy, measured).contact_levels
     _viewer(app, actor, "report performance")  # counts only: no case is listed
     document = performance_report(
@@ -179,7 +184,12 @@ def performance_command(
     default=None,
     help="First day (default: the first of last month).",
 )
-@click.option("--to", metavar="DATE", default=None, help="Last day (default: end of last month).")
+@click.option(
+    "--to",
+    metavar="DATE",
+    default=None,
+    help="Last day (default: end of last month; with --from, today).",
+)
 @output_options
 @pass_app
 def hotspots_command(
@@ -193,8 +203,8 @@ def hotspots_command(
 ) -> None:
     """Category x area combinations with unusually many complaints, and the cases behind them."""
     default_start, default_end = previous_month(_today())
-    start = parse_date(from_) if from_ else default_start
-    end = parse_date(to) if to else (default_end if not from_ else _today())
+    start = _report_date(from_, "--from") if from_ else default_start
+    end = _report_date(to, "--to") if to else (default_end if not from_ else _today())
     viewer = _viewer(app, actor, "report hotspots")
     document = hotspots_report(app.db_engine, start=start, end=end, viewer=viewer)
     _emit(document, fmt, out, table_name)
@@ -205,6 +215,15 @@ def hotspots_command(
 
 def _today() -> date:
     return london_date(datetime.now(UTC))
+
+
+def _report_date(text: str, option: str) -> date:
+    """A report's date: within the years the working-day calendars cover (else the measures
+    would be silently empty or overflow)."""
+    day = parse_date(text)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError(f"{option} {day} is outside {FIRST_YEAR}-{LAST_YEAR}")
+    return day
 
 
 def _viewer(app: AppContext, name: str | None, command: str) -> Actor:

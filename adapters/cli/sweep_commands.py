@@ -29,7 +29,14 @@ from sla.timezone import london_date, parse_date
     is_flag=True,
     help="Recompute every open case's deadlines (calendars and policy versions).",
 )
-@click.option("--batch", "batch_size", default=1000, show_default=True, help="Cases per commit.")
+@click.option(
+    "--batch",
+    "batch_size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Cases per commit.",
+)
 @pass_app
 def sweep_command(app: AppContext, as_of: str | None, full: bool, batch_size: int) -> None:
     """Raise and clear SLA flags on every case that is due.

@@ -54,6 +54,14 @@ def ref(cli: Cli) -> str:
         pytest.param(("close", "CMP-2099-999999"), "no case", id="unknown-ref-command"),
         pytest.param(("list", "--category", "gardening"), "unknown category", id="list-filter"),
         pytest.param(("list", "--flag", "breachd"), "unknown flag 'breachd'", id="list-flag"),
+        pytest.param(
+            ("report", "hotspots", "--from", "0001-01-01", "--to", "0001-02-01"),
+            "--from 0001-01-01 is outside 2000-2075",
+            id="report-date-range",
+        ),
+        pytest.param(
+            ("report", "performance", "--as-of", "2099-01-01"), "outside", id="report-as-of"
+        ),
         pytest.param(("sla", "add", "2025-12-19", "five"), "not a whole number", id="sla-days"),
     ],
 )
@@ -92,6 +100,21 @@ def test_bad_input_is_refused_with_one_line(cli: Cli, args: tuple[str, ...], exp
             "not a date: '2026-02-31'",
             id="action-due-date",
         ),
+        pytest.param(
+            ("action", "add", "--description", "d", "--owner", "o", "--due", "9999-12-31"),
+            "beyond the calendar",
+            id="action-due-far-future",
+        ),
+        pytest.param(
+            ("action", "add", "--description", "d", "--owner", "o", "--due", "2026-01-05"),
+            "before the complaint was received",
+            id="action-due-before-receipt",
+        ),
+        pytest.param(
+            ("respond", *RESPOND, "--action", "Fix it|team|9999-12-31"),
+            "beyond the calendar",
+            id="response-action-far-future",
+        ),
         pytest.param(("agree-updates", "--every", "0"), "1 to 60", id="interval"),
         pytest.param(("assign", "--owner", " "), "owner is required", id="blank-owner"),
         pytest.param(("extend", "--days", "0", "--reason", "r"), "at least 1", id="no-days"),
@@ -123,6 +146,14 @@ def test_missing_required_options_are_click_usage_errors_with_exit_code_2(cli: C
     result = cli.run("respond", "CMP-2026-000001", "--reasons", "r")
     assert result.exit_code == 2
     assert "Missing option '--decision'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_a_sweep_batch_of_no_cases_is_a_usage_error(cli: Cli, size: str) -> None:
+    result = cli.run("sweep", "--batch", size)
+    assert result.exit_code == 2
+    assert "Invalid value for '--batch'" in result.stderr
     assert "Traceback" not in result.stderr
 
 
