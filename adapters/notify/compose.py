@@ -91,6 +91,9 @@ def _address(case: Case, channel: str) -> str:
             raise NotificationError("the case has no phone number")
         return str(details["phone"])
     if channel == LETTER:
+        if not case.resident_ref and not case.property_ref:
+            # Nobody could post it: fail the job, so it shows as dead and is seen to.
+            raise NotificationError("the case has no resident or property reference to post to")
         return f"resident {case.resident_ref or '-'}, property {case.property_ref or '-'}"
     raise NotificationError(f"unknown channel {channel!r}")
 

@@ -53,6 +53,7 @@ SUMMARY = "The bathroom ceiling has leaked onto the light fitting since March."
 
 def journey(**fields: Any) -> Journey:
     details = fields.pop("details", {"email": EMAIL, "phone": PHONE, "name": NAME})
+    fields.setdefault("property_ref", "P24680")  # where a letter goes
     trip = Journey.open(preferred_contact=fields.pop("preferred", "email"), **fields)
     trip.case.records = {"summary": SUMMARY, "contact_details": details}
     return trip
@@ -409,6 +410,9 @@ def test_a_letter_is_addressed_by_references_and_a_missing_address_is_a_safe_err
     assert letter.body.startswith("Hello,")
     with pytest.raises(NotificationError, match="no e-mail address"):
         compose(trip.case, {**payload, "channel": "email"}, TEMPLATES, LANDLORD)
+    nowhere = journey(details={}, property_ref=None)
+    with pytest.raises(NotificationError, match="no resident or property reference"):
+        compose(nowhere.case, payload, TEMPLATES, LANDLORD)
 
 
 def test_a_broken_template_is_a_notification_error_naming_the_field(tmp_path: Path) -> None:
