@@ -51,6 +51,8 @@ def test_parse_date_reads_an_iso_date(text: str, expected: date) -> None:
         "yesterday",
         "2025-12-19T10:00",
         "2025-12-19\nDROP TABLE complaints",
+        "20251219",  # Python reads these; the commands document YYYY-MM-DD only
+        "2025-W51-5",
     ],
 )
 def test_parse_date_rejects_anything_else_with_a_one_line_error_naming_the_input(
@@ -132,7 +134,17 @@ def test_parse_instant_respects_an_explicit_offset(text: str, expected: datetime
 
 @pytest.mark.parametrize(
     "text",
-    ["yesterday", "", "2025-13-45", "2025-06-15T25:00", "15/06/2025 09:30", "2025-06-15T09:30+99"],
+    [
+        "yesterday",
+        "",
+        "2025-13-45",
+        "2025-06-15T25:00",
+        "15/06/2025 09:30",
+        "2025-06-15T09:30+99",
+        "20261110",
+        "2026-W47-1",
+        "2026-11-10T0930",
+    ],
 )
 def test_parse_instant_rejects_garbage_with_a_one_line_error(text: str) -> None:
     with pytest.raises(InvalidDateError) as caught:
@@ -189,3 +201,18 @@ def test_to_utc_normalises_an_aware_datetime_and_rejects_a_naive_one() -> None:
     assert result.utcoffset() == timedelta(0)
     with pytest.raises(InvalidDateError):
         to_utc(datetime(2025, 6, 15, 9, 30))
+
+
+def test_a_local_time_the_clocks_skip_is_refused() -> None:
+    # Sun 29 March 2026: 01:00 GMT becomes 02:00 BST, so 01:30 never happens in London.
+    with pytest.raises(InvalidDateError, match="does not exist in London"):
+        parse_instant("2026-03-29T01:30")
+    assert parse_instant("2026-03-29T00:59") == datetime(2026, 3, 29, 0, 59, tzinfo=UTC)
+    assert parse_instant("2026-03-29T02:00") == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert parse_instant("2026-03-29T01:30+00:00") == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def test_a_local_time_the_clocks_repeat_is_the_first_unless_an_offset_says_otherwise() -> None:
+    # Sun 25 October 2026: 02:00 BST becomes 01:00 GMT, so 01:30 happens twice.
+    assert parse_instant("2026-10-25T01:30") == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert parse_instant("2026-10-25T01:30+00:00") == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
