@@ -47,6 +47,8 @@ def json_option(func: F) -> F:
 
 def resolve_actor(name: str | None) -> str:
     """``--as``, else ``$COMPLAINTS_ACTOR``, else the login name: every event has an actor."""
+    if name is not None and not name.strip():
+        raise ValidationError("--as needs a name (who is acting is recorded on every event)")
     chosen = name or os.environ.get("COMPLAINTS_ACTOR")
     if chosen:
         return chosen

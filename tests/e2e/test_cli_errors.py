@@ -54,6 +54,7 @@ def ref(cli: Cli) -> str:
         pytest.param(("close", "CMP-2099-999999"), "no case", id="unknown-ref-command"),
         pytest.param(("list", "--category", "gardening"), "unknown category", id="list-filter"),
         pytest.param(("list", "--flag", "breachd"), "unknown flag 'breachd'", id="list-flag"),
+        pytest.param(("list", "--as", " "), "--as needs a name", id="blank-actor"),
         pytest.param(
             ("report", "hotspots", "--from", "0001-01-01", "--to", "0001-02-01"),
             "--from 0001-01-01 is outside 2000-2075",
