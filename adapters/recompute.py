@@ -217,13 +217,15 @@ FROM recompute_moved m
 WHERE case_clocks.case_id = m.case_id AND case_clocks.clock = m.clock
 """
 
+# One ``deadline_moved`` event per row of a moved-deadlines table ({moved}), numbered after the
+# case's stored events (calendar and policy recomputes alike).
 _EVENTS = """
 INSERT INTO case_events (case_id, seq, kind, occurred_at, recorded_at, actor, data, before, after)
 SELECT m.case_id,
        c.event_count + ROW_NUMBER() OVER (PARTITION BY m.case_id ORDER BY m.clock),
        'deadline_moved', :now, :now, 'system',
        {data}, {before}, {after}
-FROM recompute_moved m JOIN cases c ON c.id = m.case_id
+FROM {moved} m JOIN cases c ON c.id = m.case_id
 """
 
 _JSON = {
@@ -270,9 +272,8 @@ def _recompute_calendar(
     if clocks:
         conn.execute(text(_MOVE_CLOCKS))
         data, before, after = _JSON[conn.dialect.name]
-        events = text(_EVENTS.format(data=data, before=before, after=after)).bindparams(
-            bindparam("now", type_=UtcDateTime())
-        )
+        sql = _EVENTS.format(moved="recompute_moved", data=data, before=before, after=after)
+        events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
         conn.execute(events, {"now": now})
         mark = text(_COUNT_AND_MARK).bindparams(bindparam("today", type_=Date()))
         # Moved cases take the new fingerprint here, so the restamp below touches each case
@@ -416,15 +417,6 @@ FROM recompute_policy_moved m
 WHERE case_clocks.case_id = m.case_id AND case_clocks.clock = m.clock
 """
 
-_POLICY_EVENTS = """
-INSERT INTO case_events (case_id, seq, kind, occurred_at, recorded_at, actor, data, before, after)
-SELECT m.case_id,
-       c.event_count + ROW_NUMBER() OVER (PARTITION BY m.case_id ORDER BY m.clock),
-       'deadline_moved', :now, :now, 'system',
-       {data}, {before}, {after}
-FROM recompute_policy_moved m JOIN cases c ON c.id = m.case_id
-"""
-
 _POLICY_JSON = {
     "postgresql": (
         "jsonb_build_object('reason', 'policy changed', 'cause', 'policy_version', "
@@ -495,9 +487,8 @@ def _recompute_policy(
     if clocks:
         conn.execute(text(_POLICY_MOVE_CLOCKS))
         data, before, after = _POLICY_JSON[conn.dialect.name]
-        events = text(_POLICY_EVENTS.format(data=data, before=before, after=after)).bindparams(
-            bindparam("now", type_=UtcDateTime())
-        )
+        sql = _EVENTS.format(moved="recompute_policy_moved", data=data, before=before, after=after)
+        events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
         conn.execute(events, {"now": now})
     if updated:
         mark = text(_POLICY_MARK).bindparams(bindparam("today", type_=Date()))
@@ -508,7 +499,7 @@ def _recompute_policy(
 
 
 @cache
-def _signature(calendar: WorkingCalendar) -> tuple[int, int, int]:
+def stored_signature(calendar: WorkingCalendar) -> tuple[int, int, int]:
     """What ``calendar_days`` holds for ``calendar`` when it is current: rows, the last index,
     their sum (a changed calendar changes the index, and so the sum)."""
     day, one = calendar.first_day, timedelta(days=1)
@@ -529,7 +520,7 @@ def _ensure_days(conn: Connection, calendar: WorkingCalendar) -> None:
             calendar_days.c.calendar == calendar.name
         )
     ).one()
-    if (int(row[0]), int(row[1] or 0), int(row[2] or 0)) == _signature(calendar):
+    if (int(row[0]), int(row[1] or 0), int(row[2] or 0)) == stored_signature(calendar):
         return
     store_calendar(conn, calendar)
     if conn.dialect.name == "postgresql":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +40,7 @@ from sqlalchemy.sql import ColumnElement, Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.db.tables import calendar_days, case_events, case_milestones, cases
-from adapters.recompute import store_calendar
+from adapters.recompute import store_calendar, stored_signature
 from sla.calendar import WorkingCalendar
 from sla.timezone import LONDON
 
@@ -222,19 +221,6 @@ _CALENDARS_IN_USE = text(
 )
 
 
-@cache
-def _signature(calendar: WorkingCalendar) -> tuple[int, int, int]:
-    """What ``calendar_days`` must hold for ``calendar``: rows, the last index, their sum."""
-    day, one = calendar.first_day, timedelta(days=1)
-    rows = total = last = 0
-    while day <= calendar.last_day:
-        last = calendar.working_day_index(day)
-        total += last
-        rows += 1
-        day += one
-    return rows, last, total
-
-
 def ensure_calendar_days(db_engine: Engine, calendars: Callable[[str], WorkingCalendar]) -> None:
     """Fill ``calendar_days`` for every calendar a complaint uses, unless it is already there
     and identical (a changed calendar changes the index, and so the stored signature)."""
@@ -253,7 +239,7 @@ def ensure_calendar_days(db_engine: Engine, calendars: Callable[[str], WorkingCa
         }
     for name in names:
         calendar = calendars(name)
-        if stored.get(calendar.name) != _signature(calendar):
+        if stored.get(calendar.name) != stored_signature(calendar):
             with db_engine.begin() as conn:
                 store_calendar(conn, calendar)
                 if conn.dialect.name == "postgresql":

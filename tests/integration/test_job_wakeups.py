@@ -58,6 +58,27 @@ def listeners(db_engine: Engine) -> int:
         )
 
 
+def probe_job(db_engine: Engine, clock: FakeClock, status: str = "queued") -> int:
+    """A job of kind ``probe`` in ``status`` (a dead one has used its attempts); its id."""
+    attempts = 5 if status == "dead" else 0
+    with db_engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(jobs)
+                .values(
+                    kind="probe",
+                    payload={},
+                    status=status,
+                    attempts=attempts,
+                    max_attempts=5,
+                    run_after=clock(),
+                    created_at=clock(),
+                )
+                .returning(jobs.c.id)
+            ).scalar_one()
+        )
+
+
 @pytest.fixture
 def postgres_only(db_engine: Engine) -> None:
     if db_engine.dialect.name != "postgresql":
@@ -118,20 +139,7 @@ def test_requeueing_a_dead_job_wakes_the_idle_worker(
     postgres_only: None, db_engine: Engine, clock: FakeClock
 ) -> None:
     ran: list[int] = []
-    with db_engine.begin() as conn:
-        job_id = conn.execute(
-            insert(jobs)
-            .values(
-                kind="probe",
-                payload={},
-                status="dead",
-                attempts=5,
-                max_attempts=5,
-                run_after=clock(),
-                created_at=clock(),
-            )
-            .returning(jobs.c.id)
-        ).scalar_one()
+    job_id = probe_job(db_engine, clock, status="dead")
     store = JobStore(db_engine)
     probe = Worker(
         store=store,
@@ -157,24 +165,6 @@ def test_a_worker_whose_listening_connection_dies_polls_then_listens_again(
         wakeups=PostgresWakeups(url),
     )
 
-    def queue_one() -> int:
-        with db_engine.begin() as conn:
-            return int(
-                conn.execute(
-                    insert(jobs)
-                    .values(
-                        kind="probe",
-                        payload={},
-                        status="queued",
-                        attempts=0,
-                        max_attempts=5,
-                        run_after=clock(),
-                        created_at=clock(),
-                    )
-                    .returning(jobs.c.id)
-                ).scalar_one()
-            )
-
     wakeups = probe.wakeups
     assert isinstance(wakeups, PostgresWakeups)
     with running(probe, 1.0):  # a short poll: the fallback while the listener is gone
@@ -187,11 +177,11 @@ def test_a_worker_whose_listening_connection_dies_polls_then_listens_again(
                 ),
                 {"listen": f"LISTEN {CHANNEL}"},
             )
-        first = queue_one()
+        first = probe_job(db_engine, clock)
         assert eventually(lambda: ran == [first])
         assert eventually(lambda: listeners(db_engine) == 1), "it never listened again"
         before = wakeups.notified
-        second = queue_one()
+        second = probe_job(db_engine, clock)
         assert eventually(lambda: ran == [first, second])
         assert wakeups.notified > before, "the second job was found by the poll, not a wake-up"
 
@@ -205,18 +195,7 @@ def test_the_worker_listens_on_postgresql_and_polls_on_sqlite(
         assert isinstance(built.wakeups, PostgresWakeups)
         return
     assert isinstance(built.wakeups, PollingWakeups)
-    with db_engine.begin() as conn:
-        conn.execute(
-            insert(jobs).values(
-                kind="probe",
-                payload={},
-                status="queued",
-                attempts=0,
-                max_attempts=5,
-                run_after=clock(),
-                created_at=clock(),
-            )
-        )
+    probe_job(db_engine, clock)
     ran: list[int] = []
     probe = Worker(
         store=JobStore(db_engine),
