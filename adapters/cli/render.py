@@ -22,6 +22,7 @@ COMMAND_NAMES = {
     "add_action": "action add",
     "complete_action": "action done",
     "agree_updates": "agree-updates",
+    "record_survey": "survey",
 }
 """Engine command names that the CLI spells differently (the rest are the same)."""
 
@@ -36,7 +37,10 @@ def error_text(exc: Exception) -> str:
         allowed = ", ".join(cli_name(c) for c in exc.allowed) or "none (the case is finished)"
         return f"{exc.reference} is {exc.state}: cannot {cli_name(exc.command)}; allowed: {allowed}"
     if isinstance(exc, RefusedError):
-        return f"{exc.reference}: cannot {cli_name(exc.command)}: {exc.reason}"
+        where = f"{exc.reference} is {exc.state}" if exc.state else exc.reference
+        allowed = ", ".join(cli_name(c) for c in exc.allowed)
+        options = f"; allowed: {allowed}" if allowed else ""
+        return f"{where}: cannot {cli_name(exc.command)}: {exc.reason}{options}"
     return str(exc)
 
 

@@ -171,8 +171,10 @@ def test_the_stage1_handler_is_refused_at_stage2_with_one_line_naming_the_case(c
     cli("acknowledge", ref, *UNDERSTANDING, "--at", "2026-01-06T10:00")
     cli("escalate", ref, "--at", "2026-01-08T10:00")
     message = cli.fails("acknowledge", ref, "--understanding", "u", "--outcome", "o")
-    assert message.startswith(f"error: {ref}: cannot acknowledge: ")
+    assert message.startswith(f"error: {ref} is escalation_requested: cannot acknowledge: ")
     assert "alice handled Stage 1" in message and "6.13" in message
+    assert message.endswith("; allowed: " + message.split("; allowed: ")[1])
+    assert "action add" in message.split("; allowed: ")[1]  # named as typed at the CLI
     message = cli.fails(
         "acknowledge",
         ref,

@@ -305,7 +305,7 @@ def test_a_refused_command_leaves_the_item_claimed_and_the_case_as_it_was(qcli: 
         error == f"error: {ref} is received: cannot close; allowed: " + error.split("allowed: ")[1]
     )
     assert qcli.fails("queue", "done", str(item), "--do", "acknowledge").startswith(
-        f"error: {ref}: cannot acknowledge:"
+        f"error: {ref} is received: cannot acknowledge:"
     )  # no understanding given
     assert qcli.json("show", ref) == before
     top = rows(qcli)[0]
