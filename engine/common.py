@@ -66,8 +66,10 @@ def _extend_valid(ctx: StepContext) -> str | None:
     name = ctx.payload.get("clock")
     clock = ctx.case.clocks.get(name) if isinstance(name, str) else None
     if clock is None or not clock.running:
-        running = [n for n, c in ctx.case.clocks.items() if c.running]
-        return f"no running clock {name!r} to extend (running: {', '.join(running) or 'none'})"
+        running = ", ".join(n for n, c in ctx.case.clocks.items() if c.running) or "none"
+        if name is None:
+            return f"say which clock to extend (clock=...; running: {running})"
+        return f"no running clock {name!r} to extend (running: {running})"
     rule = ctx.policy.clock(clock.name)
     days = ctx.payload.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:

@@ -758,7 +758,7 @@ def test_several_extensions_are_allowed_up_to_the_cap_and_beyond_only_with_good_
         ({"clock": "respond", "days": 5, "reason": "  "}, "needs a reason"),
         ({"clock": "acknowledge", "days": 1, "reason": "x"}, "no running clock 'acknowledge'"),
         ({"clock": "stage2_respond", "days": 1, "reason": "x"}, "(running: respond)"),
-        ({"days": 1, "reason": "x"}, "no running clock None"),
+        ({"days": 1, "reason": "x"}, "say which clock to extend"),
     ],
 )
 def test_extend_is_refused_without_a_running_clock_a_positive_whole_number_or_a_reason(
