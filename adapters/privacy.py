@@ -43,6 +43,7 @@ PERSONAL_TEXT_KEYS = frozenset(
         "learning",
         "note",
         "reason",
+        "good_reason",
         "description",
         "agreed_outcome",
         "comment",

@@ -211,10 +211,25 @@ JOIN calendar_days w2
 WHERE c.calendar = :cal AND c.is_open AND cc.stopped_on IS NULL AND cc.due_on <> w2.day
 """
 
+# The conditions on the clock's own columns are checked again, on PostgreSQL, against a row a
+# command changed and committed while this statement waited for it: a clock stopped or moved
+# meanwhile is left as the command wrote it (``_KEEP_APPLIED`` then drops it from the set).
 _MOVE_CLOCKS = """
 UPDATE case_clocks SET due_on = m.new_due
 FROM recompute_moved m
 WHERE case_clocks.case_id = m.case_id AND case_clocks.clock = m.clock
+  AND case_clocks.stopped_on IS NULL AND case_clocks.due_on = m.old_due
+"""
+
+# Keep in a moved-deadlines table ({moved}) only the clocks the move was applied to, so the
+# events and the case counters below describe what happened.
+_KEEP_APPLIED = """
+DELETE FROM {moved}
+WHERE NOT EXISTS (
+    SELECT 1 FROM case_clocks cc
+    WHERE cc.case_id = {moved}.case_id AND cc.clock = {moved}.clock
+      AND cc.stopped_on IS NULL AND cc.due_on = {moved}.new_due
+)
 """
 
 # One ``deadline_moved`` event per row of a moved-deadlines table ({moved}), numbered after the
@@ -265,12 +280,13 @@ def _recompute_calendar(
         # A temporary table has no statistics until analysed: without them PostgreSQL guesses
         # its size and may plan the three set-based writes below with nested loops.
         conn.execute(text("ANALYZE recompute_moved"))
+    conn.execute(text(_MOVE_CLOCKS))
+    conn.execute(text(_KEEP_APPLIED.format(moved="recompute_moved")))
     clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_moved")).scalar_one()
     moved_cases = conn.execute(
         text("SELECT COUNT(DISTINCT case_id) FROM recompute_moved")
     ).scalar_one()
     if clocks:
-        conn.execute(text(_MOVE_CLOCKS))
         data, before, after = _JSON[conn.dialect.name]
         sql = _EVENTS.format(moved="recompute_moved", data=data, before=before, after=after)
         events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
@@ -415,6 +431,8 @@ _POLICY_MOVE_CLOCKS = """
 UPDATE case_clocks SET base_days = m.new_days, due_on = m.new_due
 FROM recompute_policy_moved m
 WHERE case_clocks.case_id = m.case_id AND case_clocks.clock = m.clock
+  AND case_clocks.stopped_on IS NULL AND case_clocks.due_on = m.old_due
+  AND case_clocks.base_days = m.old_days
 """
 
 _POLICY_JSON = {
@@ -480,12 +498,13 @@ def _recompute_policy(
         conn.execute(text("ANALYZE recompute_policy_cases"))
         conn.execute(text("ANALYZE recompute_policy_moved"))
     updated = conn.execute(text("SELECT COUNT(*) FROM recompute_policy_cases")).scalar_one()
+    conn.execute(text(_POLICY_MOVE_CLOCKS))
+    conn.execute(text(_KEEP_APPLIED.format(moved="recompute_policy_moved")))
     clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_policy_moved")).scalar_one()
     moved_cases = conn.execute(
         text("SELECT COUNT(DISTINCT case_id) FROM recompute_policy_moved")
     ).scalar_one()
     if clocks:
-        conn.execute(text(_POLICY_MOVE_CLOCKS))
         data, before, after = _POLICY_JSON[conn.dialect.name]
         sql = _EVENTS.format(moved="recompute_policy_moved", data=data, before=before, after=after)
         events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))

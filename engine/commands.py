@@ -48,13 +48,12 @@ def check_time(at: datetime, now: datetime, not_before: datetime | None, what: s
 
 def _check_order(case: Case, trigger: str, at: datetime) -> None:
     """A step that moves the case on (a milestone, or any change of state: closing,
-    withdrawing, referring...) cannot be dated before the step it follows."""
-    steps = dict(case.milestones)
-    if case.closed_at is not None:
-        steps["closing"] = case.closed_at
-    if not steps:
+    withdrawing, referring...) cannot be dated before the last milestone (an acknowledgement,
+    a response...). A closure is not one: a resident may ask to escalate a resolved
+    dissatisfaction, or go to the Ombudsman, at a time before it was recorded."""
+    if not case.milestones:
         return
-    name, latest = max(steps.items(), key=lambda item: item[1])
+    name, latest = max(case.milestones.items(), key=lambda item: item[1])
     if at < latest:
         raise ValidationError(
             f"{case.reference}: {trigger} time {at.isoformat()} is before the {name} step "

@@ -707,7 +707,7 @@ class ComplaintsService:
         """
         who = self.actor(actor)
         self._require(who, WRITE, "complete")
-        note = optional_text(outcome, "note", 200)
+        note = optional_text(outcome, "outcome note", 200)
         clean = clean_payload(dict(payload or {}))
         now = self.now()
         with self._uow() as uow, self._hidden_items_logged(who, "complete"):

@@ -49,9 +49,10 @@ def _acknowledge_stage1(ctx: StepContext) -> dict[str, Any]:
         if value:
             stage1[key] = value
     handler = guards.text(ctx.payload, "handler") or ctx.case.owner or ctx.actor
-    ctx.case.records["stage1_handlers"] = [handler]
     if ctx.case.owner is None:
         ctx.case.owner = handler
+    # The owner, kept through Stage 1, handles it too (Code 6.13: neither at Stage 2).
+    ctx.case.records["stage1_handlers"] = list(dict.fromkeys([handler, ctx.case.owner]))
     return {"stage": 1, "handler": handler, **stage1}
 
 

@@ -59,7 +59,11 @@ class PostgresWakeups:
 
     def _listen(self) -> psycopg.Connection[tuple[object, ...]]:
         conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-        conn.execute(f"LISTEN {CHANNEL}")
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+        except BaseException:
+            conn.close()
+            raise
         self._conn = conn
         return conn
 

@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters.db.connection import create_db_engine
 from adapters.db.migrate import alembic_config, current_revision, head_revision, upgrade
-from adapters.db.tables import case_events, cases, metadata
+from adapters.db.tables import case_events, case_flags, cases, metadata, work_items
 
 
 @pytest.fixture(
@@ -150,3 +150,41 @@ def test_down_to_0008_and_up_again_keeps_every_case_and_its_timeline(empty_engin
     assert counts(empty_engine) == {"cases": 1, "case_events": 1}
     with empty_engine.connect() as conn:
         assert conn.execute(select(cases.c.manager)).scalar_one() == "mandy"
+
+
+def test_0011_marks_the_cases_whose_items_need_their_countdown_level(empty_engine: Engine) -> None:
+    upgrade(empty_engine, "0010")
+    far = date(2026, 12, 31)
+    with empty_engine.begin() as conn:
+        ids = {}
+        for reference in ("CMP-2025-000001", "CMP-2025-000002"):
+            values = {**case_row(reference, {"records": {}}), "next_flag_on": far}
+            values["work_signature"] = "before"
+            ids[reference] = conn.execute(
+                insert(cases).values(**values).returning(cases.c.id)
+            ).scalar_one()
+        for case_id in ids.values():
+            conn.execute(
+                insert(work_items),
+                {"case_id": case_id, "kind": "respond", "status": "open", "team": "complaints",
+                 "restricted": False, "p_deadline": 0, "p_contact": 0, "p_care": 0,
+                 "received_at": MOMENT, "reason": "Stage 1 response: breached",
+                 "created_at": MOMENT},
+            )  # fmt: skip
+        conn.execute(
+            insert(case_flags),
+            {"case_id": ids["CMP-2025-000001"], "name": "critical", "kind": "contact",
+             "level": "critical", "clock": None, "anchor_on": date(2025, 6, 2),
+             "raised_on": date(2025, 6, 30), "cleared_on": None},
+        )  # fmt: skip
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        rows = {
+            r.reference: (r.work_signature, r.next_flag_on)
+            for r in conn.execute(
+                select(cases.c.reference, cases.c.work_signature, cases.c.next_flag_on)
+            )
+        }
+    marked, untouched = rows["CMP-2025-000001"], rows["CMP-2025-000002"]
+    assert marked[0] is None and marked[1] < far  # re-planned by the next sweep
+    assert untouched == ("before", far)  # no countdown raised: its items are right

@@ -11,6 +11,8 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text, update
 from support import FakeClock, london
 from test_recompute import case_row, events, flags, full_events, open_case
 
@@ -381,3 +383,64 @@ def test_cases_under_a_policy_the_registry_does_not_know_are_left_alone(
     skipped = [e for e in sweep_logs if e["event"] == "sweep_unknown_policy"]
     assert [(e["policies"], e["cases"]) for e in skipped] == [(["gone"], 1)]
     assert "07700" not in repr(sweep_logs) and "Example" not in repr(sweep_logs)
+
+
+def test_a_clock_a_command_stops_while_the_recompute_waits_keeps_its_dates(
+    before_bump: tuple[Settings, dict[str, str]],
+    config_dir: Path,
+    db_engine: Engine,
+    engines: Callable[..., Engine],
+) -> None:
+    """PostgreSQL: the recompute chose B's running response clock to move, then waited on a
+    command that was answering B (stopping the clock); the move must not land on top of it."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: nothing can change under the recompute")
+    _, refs = before_bump
+    b = refs["B"]
+    new_settings = bump_policy(config_dir)
+    command = engines().connect()
+    tx = command.begin()
+    case_id = command.execute(select(cases.c.id).where(cases.c.reference == b)).scalar_one()
+    command.execute(
+        update(case_clocks)
+        .where(case_clocks.c.case_id == case_id, case_clocks.c.clock == "respond")
+        .values(stopped_on=FRI_13, stop_reason="responded")
+    )
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        done["summary"] = recompute(
+            engines(),
+            calendars=new_settings.calendar,
+            policies=new_settings.policies,
+            now=NOW,
+            as_of=FRI_13,
+        )
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not waiting_on_a_lock(db_engine):
+        time.sleep(0.05)
+    assert waiting_on_a_lock(db_engine), "the recompute never waited for the command"
+    tx.commit()
+    command.close()
+    worker.join(30)
+
+    assert clocks(db_engine, b)["respond"] == (TUE_17, 10, 0, FRI_13)  # as the command left it
+    moved = [e for e in events(db_engine, b) if e[1] == "deadline_moved"]
+    assert moved == []
+    assert done["summary"].policy_deadlines_moved == 2  # A and C, not B
+    assert clocks(db_engine, refs["A"])["respond"] == (WED_25, 15, 0, None)
+
+
+def waiting_on_a_lock(db_engine: Engine) -> bool:
+    with db_engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )

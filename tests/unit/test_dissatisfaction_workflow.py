@@ -85,6 +85,19 @@ def test_escalation_to_a_complaint_is_allowed_from_open_and_from_resolved(source
     assert not journey.case.is_open
 
 
+def test_the_resident_asked_to_escalate_before_the_resolution_was_recorded() -> None:
+    """The request is dated when the resident asked, even if that was before the resolution
+    was recorded: escalation is never blocked."""
+    journey = _open()  # received Mon 2 March 2026
+    journey.run("resolve", RESOLVE, at=london(2026, 3, 2, 15))
+    asked = london(2026, 3, 2, 11)
+
+    journey.run("escalate", {}, at=asked)
+
+    assert journey.state == "escalated"
+    assert journey.case.milestones["escalated"] == asked
+
+
 @pytest.mark.parametrize("source", ["open", "resolved"])
 def test_the_escalation_event_records_the_state_it_came_from(source: str) -> None:
     journey = _open()
