@@ -36,7 +36,7 @@ per case, so the cost is a couple of set-based statements however many cases the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -267,6 +267,30 @@ WHERE cases.id = per_case.case_id
 """
 
 
+def _apply_moves(
+    conn: Connection,
+    moved: str,
+    move_clocks: str,
+    shapes: Mapping[str, tuple[str, str, str]],
+    now: datetime,
+) -> tuple[int, int]:
+    """Move the clocks listed in the table ``moved`` (``move_clocks``), keep in it only the
+    moves applied, and give each a ``deadline_moved`` event (data, before, after in the
+    dialect's ``shapes``). Returns (clocks moved, cases with a clock moved)."""
+    conn.execute(text(move_clocks))
+    conn.execute(text(_KEEP_APPLIED.format(moved=moved)))
+    clocks = int(conn.execute(text(f"SELECT COUNT(*) FROM {moved}")).scalar_one())
+    cases_moved = int(
+        conn.execute(text(f"SELECT COUNT(DISTINCT case_id) FROM {moved}")).scalar_one()
+    )
+    if clocks:
+        data, before, after = shapes[conn.dialect.name]
+        sql = _EVENTS.format(moved=moved, data=data, before=before, after=after)
+        events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
+        conn.execute(events, {"now": now})
+    return clocks, cases_moved
+
+
 def _recompute_calendar(
     conn: Connection, calendar: WorkingCalendar, now: datetime, as_of: date
 ) -> tuple[int, int, int]:
@@ -280,17 +304,8 @@ def _recompute_calendar(
         # A temporary table has no statistics until analysed: without them PostgreSQL guesses
         # its size and may plan the three set-based writes below with nested loops.
         conn.execute(text("ANALYZE recompute_moved"))
-    conn.execute(text(_MOVE_CLOCKS))
-    conn.execute(text(_KEEP_APPLIED.format(moved="recompute_moved")))
-    clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_moved")).scalar_one()
-    moved_cases = conn.execute(
-        text("SELECT COUNT(DISTINCT case_id) FROM recompute_moved")
-    ).scalar_one()
+    clocks, moved_cases = _apply_moves(conn, "recompute_moved", _MOVE_CLOCKS, _JSON, now)
     if clocks:
-        data, before, after = _JSON[conn.dialect.name]
-        sql = _EVENTS.format(moved="recompute_moved", data=data, before=before, after=after)
-        events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
-        conn.execute(events, {"now": now})
         mark = text(_COUNT_AND_MARK).bindparams(bindparam("today", type_=Date()))
         # Moved cases take the new fingerprint here, so the restamp below touches each case
         # row at most once.
@@ -498,17 +513,9 @@ def _recompute_policy(
         conn.execute(text("ANALYZE recompute_policy_cases"))
         conn.execute(text("ANALYZE recompute_policy_moved"))
     updated = conn.execute(text("SELECT COUNT(*) FROM recompute_policy_cases")).scalar_one()
-    conn.execute(text(_POLICY_MOVE_CLOCKS))
-    conn.execute(text(_KEEP_APPLIED.format(moved="recompute_policy_moved")))
-    clocks = conn.execute(text("SELECT COUNT(*) FROM recompute_policy_moved")).scalar_one()
-    moved_cases = conn.execute(
-        text("SELECT COUNT(DISTINCT case_id) FROM recompute_policy_moved")
-    ).scalar_one()
-    if clocks:
-        data, before, after = _POLICY_JSON[conn.dialect.name]
-        sql = _EVENTS.format(moved="recompute_policy_moved", data=data, before=before, after=after)
-        events = text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
-        conn.execute(events, {"now": now})
+    clocks, moved_cases = _apply_moves(
+        conn, "recompute_policy_moved", _POLICY_MOVE_CLOCKS, _POLICY_JSON, now
+    )
     if updated:
         mark = text(_POLICY_MARK).bindparams(bindparam("today", type_=Date()))
         conn.execute(mark, {"today": as_of, "ver": policy.version})

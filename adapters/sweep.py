@@ -259,15 +259,15 @@ class Sweeper:
         with a warning, rather than failing the batch and every sweep after it."""
         now = self._clock()
         messages: list[JobSpec] = []
-        known = {p: p in self._policies.ids() for p in {c.policy_id for c in batch}}
-        unknown = [c for c in batch if not known[c.policy_id]]
+        configured = set(self._policies.ids())
+        unknown = [c for c in batch if c.policy_id not in configured]
         if unknown:
             log.warning(
                 "sweep_unknown_policy",
                 policies=sorted({c.policy_id for c in unknown}),
                 cases=len(unknown),
             )
-            batch = [c for c in batch if known[c.policy_id]]
+            batch = [c for c in batch if c.policy_id in configured]
         for case in batch:
             policy = self._policies.get(case.policy_id)
             calendar = self._calendars(case.calendar)
