@@ -3,7 +3,7 @@ sending a command's writes to PostgreSQL in one round trip (``pipelined``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -109,6 +109,29 @@ def track_writes(conn: Connection) -> None:
         _WROTE.discard(id(conn.connection.driver_connection))
 
 
+def note_write(conn: Connection) -> None:
+    """Note a write sent on ``conn``'s driver connection directly (see ``wrote_nothing``)."""
+    if conn.dialect.name == "postgresql":
+        _WROTE.add(id(conn.connection.driver_connection))
+
+
+_HELD: dict[int, Callable[[], None]] = {}
+"""Flushers of writes held for a later statement (``pg_command.PendingWrites``), by ``id()``
+of their psycopg connection: run before any other statement on it, so order is kept."""
+
+
+def hold_writes(conn: Connection, flush: Callable[[], None]) -> int:
+    """Register ``flush`` for ``conn``'s driver connection; the key to ``release_writes``."""
+    key = id(conn.connection.driver_connection)
+    _HELD[key] = flush
+    return key
+
+
+def release_writes(key: int) -> None:
+    """Forget the flusher registered under ``key`` (the connection may be gone by now)."""
+    _HELD.pop(key, None)
+
+
 def wrote_nothing(conn: Connection) -> bool:
     """True when, on PostgreSQL, the transaction since ``track_writes`` sent only ``SELECT``s.
 
@@ -124,6 +147,8 @@ def wrote_nothing(conn: Connection) -> bool:
 
 @event.listens_for(PGDialect_psycopg, "do_executemany")
 def _note_write(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+    if _HELD:
+        _flush_held(cursor.connection)
     _WROTE.add(id(cursor.connection))
 
 
@@ -131,6 +156,8 @@ def _note_write(cursor: Any, statement: str, parameters: Any, context: Any) -> N
 def _execute_and_sync(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
     """Note writes; inside ``pipelined``, wait for a row-returning statement's reply before
     SQLAlchemy reads it (it looks at the cursor's description at once), leave writes queued."""
+    if _HELD:
+        _flush_held(cursor.connection)
     if context.compiled is None or context.is_crud or context.isddl or context.is_text:
         _WROTE.add(id(cursor.connection))  # anything but a compiled SELECT counts as a write
     pipeline = _PIPELINES.get(id(cursor.connection)) if _PIPELINES else None
@@ -148,3 +175,26 @@ def _write_only(context: Any) -> bool:
         and (context.isinsert or context.isupdate or context.isdelete)
         and not compiled.effective_returning
     )
+
+
+def _flush_held(driver: Any) -> None:
+    flush = _HELD.get(id(driver))
+    if flush is not None:
+        flush()
+
+
+def sync_pipeline(driver: Any) -> None:
+    """Inside ``pipelined``, send what is queued and wait, so a result can be read."""
+    pipeline = _PIPELINES.get(id(driver)) if _PIPELINES else None
+    if pipeline is not None:
+        pipeline.sync()
+
+
+EVENT_SEQUENCE = "uq_case_events_case_seq"
+"""The constraint that numbers a case's events: a violation means another writer got in first."""
+
+
+def constraint_of(exc: DBAPIError) -> str | None:
+    """The violated constraint's name (PostgreSQL reports it; SQLite does not)."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)

@@ -6,6 +6,8 @@ transaction, the first time a milestone or a stage's response appears on the cas
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, insert
 
 from adapters.db.tables import case_milestones, case_responses
@@ -23,8 +25,10 @@ def facts_of(case: Case) -> frozenset[str]:
     return frozenset(milestones | responses)
 
 
-def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> None:
-    """Insert the milestones and responses the case gained since ``known``."""
+def new_fact_rows(
+    case: Case, known: frozenset[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for the milestones and the responses the case gained since ``known``."""
     new_milestones = [
         {
             "case_id": case.id,
@@ -35,8 +39,6 @@ def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> N
         for name, at in case.milestones.items()
         if f"m:{name}" not in known
     ]
-    if new_milestones:
-        conn.execute(_INSERT_MILESTONES, new_milestones)
     responses = case.records.get("responses", {})
     new_responses = []
     for stage, response in responses.items():
@@ -56,5 +58,13 @@ def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> N
                 "responded_on": responded_on,
             }
         )
+    return new_milestones, new_responses
+
+
+def write_report_facts(conn: Connection, case: Case, known: frozenset[str]) -> None:
+    """Insert the milestones and responses the case gained since ``known``."""
+    new_milestones, new_responses = new_fact_rows(case, known)
+    if new_milestones:
+        conn.execute(_INSERT_MILESTONES, new_milestones)
     if new_responses:
         conn.execute(_INSERT_RESPONSES, new_responses)

@@ -12,9 +12,9 @@ per call, and generating its cache key, was most of a command's CPU (``bench/lif
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from types import TracebackType
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 from sqlalchemy import (
@@ -34,15 +34,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.db.case_parts import load_parts
-from adapters.db.connection import pipelined, track_writes, wrote_nothing
+from adapters.db.connection import (
+    EVENT_SEQUENCE,
+    constraint_of,
+    hold_writes,
+    pipelined,
+    release_writes,
+    track_writes,
+    wrote_nothing,
+)
 from adapters.db.facts import facts_of as _facts
-from adapters.db.facts import write_report_facts
-from adapters.db.flag_writes import write_flag_changes
+from adapters.db.facts import new_fact_rows, write_report_facts
+from adapters.db.flag_writes import folded, take_flag_changes, write_flag_changes
 from adapters.db.jobs import SqlJobs
+from adapters.db.pg_command import PendingWrites, insert_case, iso_date, next_number, read_case
 from adapters.db.queue import SqlWorkQueue
 from adapters.db.tables import case_clocks, case_events, case_flags, cases, reference_counters
 from adapters.db.types import jsonable
-from adapters.db.work_items import write_work_items
+from adapters.db.work_items import take_item_changes, write_work_items
 from engine.access import manager_of
 from engine.errors import CaseNotFoundError, ConcurrencyError
 from engine.events import Event
@@ -176,7 +185,11 @@ def clock_from_row(r: Any) -> ClockState:
 
 
 def case_from_row(row: Row[Any]) -> Case:
-    m = row._mapping
+    return case_from_mapping(row._mapping)
+
+
+def case_from_mapping(m: Mapping[Any, Any]) -> Case:
+    """A ``cases`` row (by column name) as a ``Case``; clocks, flags and items not loaded."""
     case = Case(
         reference=m["reference"],
         workflow=m["workflow"],
@@ -211,11 +224,64 @@ def case_from_row(row: Row[Any]) -> Case:
     return case
 
 
-class SqlCaseRepository:
-    """Cases and their events in one connection's transaction."""
+def _fill_parts(case: Case, row: Mapping[str, Any]) -> None:
+    """Clocks, flags and open items from ``pg_command.read_case``'s JSON arrays."""
+    case.clocks = {
+        name: ClockState(
+            name=name,
+            label=label,
+            started_on=date.fromisoformat(started),
+            base_days=base,
+            due_on=date.fromisoformat(due),
+            extended_days=extended,
+            stopped_on=iso_date(stopped),
+            stop_reason=reason,
+        )
+        for name, label, started, base, due, extended, stopped, reason in row["parts_clocks"] or ()
+    }
+    case.flags = [
+        Flag(
+            name,
+            kind,
+            level,
+            clock,
+            date.fromisoformat(anchor),
+            date.fromisoformat(raised),
+            iso_date(cleared),
+        )
+        for name, kind, level, clock, anchor, raised, cleared in row["parts_flags"] or ()
+    ]
+    case.open_items = {
+        kind: SimpleNamespace(
+            id=item_id,
+            case_id=case.id,
+            kind=kind,
+            status=status,
+            team=team,
+            reason=reason,
+            due_on=iso_date(due),
+            p_deadline=p_deadline,
+            p_contact=p_contact,
+            p_care=p_care,
+        )
+        for item_id, kind, status, team, reason, due, p_deadline, p_contact, p_care in row[
+            "parts_items"
+        ]
+        or ()
+    }
 
-    def __init__(self, connection: Connection) -> None:
+
+class SqlCaseRepository:
+    """Cases and their events in one connection's transaction.
+
+    With ``pending`` (PostgreSQL), a locked case is read in one statement and its writes are
+    held there, to go out as one statement with the transaction's other writes
+    (``pg_command``); without it, each part is written by its own SQLAlchemy statement.
+    """
+
+    def __init__(self, connection: Connection, pending: PendingWrites | None = None) -> None:
         self._conn = connection
+        self._pending = pending
         # What was loaded, to write only clocks that changed and to number new events, and
         # whether the row is locked by this transaction (its event count cannot move then).
         self._loaded: dict[int, tuple[int, dict[str, dict[str, Any]], frozenset[str], bool]] = {}
@@ -223,6 +289,8 @@ class SqlCaseRepository:
     # -- reads ---------------------------------------------------------------------------------
 
     def get(self, reference: str, *, lock: bool = False) -> Case:
+        if self._pending is not None:
+            return self._get_postgres(reference, lock)
         stmt = _BY_REFERENCE_LOCKED if lock else _BY_REFERENCE
         with pipelined(self._conn):  # the transaction's BEGIN goes with the first read
             row = self._conn.execute(stmt, {"b_ref": reference}).first()
@@ -237,6 +305,18 @@ class SqlCaseRepository:
             _facts(case),
             lock and self._conn.dialect.name == "postgresql",
         )
+        return case
+
+    def _get_postgres(self, reference: str, lock: bool) -> Case:
+        assert self._pending is not None
+        self._pending.flush(self._conn)  # what this transaction holds goes first
+        row = read_case(self._conn, reference, lock=lock)
+        if row is None:
+            raise CaseNotFoundError(reference)
+        case = case_from_mapping(row)
+        assert case.id is not None
+        _fill_parts(case, row)
+        self._loaded[case.id] = (row["event_count"], _clock_rows(case), _facts(case), lock)
         return case
 
     def load_clocks(self, case_ids: Sequence[int]) -> dict[int, dict[str, ClockState]]:
@@ -328,6 +408,9 @@ class SqlCaseRepository:
     # -- writes --------------------------------------------------------------------------------
 
     def next_reference(self, prefix: str, year: int) -> str:
+        if self._pending is not None:
+            self._pending.flush(self._conn)
+            return f"{prefix}-{year}-{next_number(self._conn, prefix, year):06d}"
         key = {"b_prefix": prefix, "b_year": year}
         with pipelined(self._conn):  # the transaction's BEGIN goes with it
             bumped = self._conn.execute(_BUMP_COUNTER, key).scalar()
@@ -349,11 +432,18 @@ class SqlCaseRepository:
             created_at=now,
             updated_at=now,
         )
-        case.id = self._conn.execute(_INSERT_CASE, values).scalar_one()
+        if self._pending is not None:
+            self._pending.flush(self._conn)
+            case.id = insert_case(self._conn, values)
+        else:
+            case.id = self._conn.execute(_INSERT_CASE, values).scalar_one()
         case.version = 1
         if case.open_items is None:
             case.open_items = {}  # a new case has no work items to read back
-        self._write_parts(case, {}, 0, now, frozenset())
+        if self._pending is not None:
+            self._hold_parts(case, {}, 0, now, frozenset())
+        else:
+            self._write_parts(case, {}, 0, now, frozenset())
         # On PostgreSQL a row this transaction inserted is as good as locked: nobody else sees it.
         mine = self._conn.dialect.name == "postgresql"
         self._loaded[case.id] = (len(case.pending_events), _clock_rows(case), _facts(case), mine)
@@ -373,7 +463,17 @@ class SqlCaseRepository:
         if now is not None:
             values["updated_at"] = now
         event_count: int
-        if locked:
+        if locked and self._pending is not None:
+            # Held with the rest of the transaction's writes; the version check is the gate
+            # of the statement that sends them (pg_command), before anything commits.
+            event_count = loaded_count + len(case.pending_events)
+            del values["b_id"], values["b_version"], values["b_added"]
+            values.update(id=case.id, event_count=event_count, updated_at=now)
+            self._pending.update_case(case.reference, case.version, values)
+            case.version += 1
+            at = now or case.received_at
+            self._hold_parts(case, clocks_before, loaded_count, at, facts_before)
+        elif locked:
             # PostgreSQL, row locked since it was read: nobody can have moved its version or
             # event count, so the update goes in the same round trip as the other writes (its
             # row count is still checked, before anything can commit).
@@ -420,18 +520,40 @@ class SqlCaseRepository:
                 write_work_items(self._conn, case, now)
                 write_report_facts(self._conn, case, facts_before)
         except IntegrityError as exc:
-            if _constraint(exc) == _EVENT_SEQUENCE:
+            if constraint_of(exc) == EVENT_SEQUENCE:
                 raise ConcurrencyError(case.reference, case.version - 1) from None
             raise
         # Pipelined, the count arrives with the block's results, on the driver's cursor.
         return 0 if result is None else int(result.context.cursor.rowcount)
 
+    def _hold_parts(
+        self,
+        case: Case,
+        clocks_before: dict[str, dict[str, Any]],
+        already: int,
+        now: datetime,
+        facts_before: frozenset[str],
+    ) -> None:
+        """``_write_parts``' rows, held in ``pending`` for one statement."""
+        pending = self._pending
+        assert pending is not None
+        pending.add("clocks", _changed_clocks(case, clocks_before))
+        pending.add("events", event_rows(case, already))
+        flags = folded(take_flag_changes([case]))
+        pending.add("flags", flags.raises)
+        pending.add("flag_clears", flags.clears)
+        pending.add("flag_withdrawals", flags.withdrawals)
+        items = take_item_changes(self._conn, [case], now)
+        if items is not None:
+            pending.add("item_closes", items.closes)
+            pending.add("item_reranks", items.reranks)
+            pending.add("items", items.inserts)
+        milestones, responses = new_fact_rows(case, facts_before)
+        pending.add("milestones", milestones)
+        pending.add("responses", responses)
+
     def _write_clocks(self, case: Case, before: dict[str, dict[str, Any]]) -> None:
-        changed = [
-            {"case_id": case.id, "clock": name, **row}
-            for name, row in _clock_rows(case).items()
-            if before.get(name) != row
-        ]
+        changed = _changed_clocks(case, before)
         if changed:
             self._conn.execute(_UPSERT_CLOCKS[self._conn.dialect.name], changed)
 
@@ -444,13 +566,12 @@ class SqlCaseRepository:
             raise ConcurrencyError(case.reference, case.version - 1) from None
 
 
-_EVENT_SEQUENCE = "uq_case_events_case_seq"
-
-
-def _constraint(exc: IntegrityError) -> str | None:
-    """The violated constraint's name (PostgreSQL reports it; SQLite does not)."""
-    diag = getattr(exc.orig, "diag", None)
-    return getattr(diag, "constraint_name", None)
+def _changed_clocks(case: Case, before: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"case_id": case.id, "clock": name, **row}
+        for name, row in _clock_rows(case).items()
+        if before.get(name) != row
+    ]
 
 
 def event_rows(case: Case, already: int) -> list[dict[str, Any]]:
@@ -479,22 +600,31 @@ class SqlUnitOfWork:
     queue: SqlWorkQueue
     jobs: SqlJobs
 
-    def __init__(self, db_engine: Engine) -> None:
+    def __init__(self, db_engine: Engine, *, one_statement: bool = True) -> None:
+        """``one_statement=False`` makes PostgreSQL take SQLite's path, a SQLAlchemy statement
+        per kind of row (the tests compare the two)."""
         self._engine = db_engine
+        self._one_statement = one_statement
         self._conn: Connection | None = None
+        self._pending: PendingWrites | None = None
+        self._held = 0  # the key of the pending writes' flusher (connection.hold_writes)
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
             self._conn = self._engine.connect()
             self._conn.begin()
             track_writes(self._conn)
+            if self._one_statement and self._conn.dialect.name == "postgresql":
+                pending, conn = PendingWrites(), self._conn
+                self._pending = pending
+                self._held = hold_writes(conn, lambda: pending.flush(conn))
         except DBAPIError as exc:
             if self._conn is not None:
                 self._conn.close()
             raise DatabaseError(f"cannot reach the database: {_first_line(exc)}") from exc
-        self.cases = SqlCaseRepository(self._conn)
+        self.cases = SqlCaseRepository(self._conn, self._pending)
         self.queue = SqlWorkQueue(self._conn)
-        self.jobs = SqlJobs(self._conn)
+        self.jobs = SqlJobs(self._conn, self._pending)
         return self
 
     def __exit__(
@@ -513,6 +643,10 @@ class SqlUnitOfWork:
             pass  # the connection is gone; the server has rolled back already
         finally:
             track_writes(self._conn)  # forget this connection's note
+            if self._pending is not None:
+                self._pending.discard()
+                release_writes(self._held)
+                self._pending = None
             self._conn.close()
             self._conn = None
         if isinstance(exc, DBAPIError):
@@ -521,11 +655,15 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._conn is not None
         try:
+            if self._pending is not None:
+                self._pending.flush(self._conn)
             self._conn.commit()
         except DBAPIError as exc:
             raise DatabaseError(f"commit failed, nothing was saved: {_first_line(exc)}") from exc
 
     def rollback(self) -> None:
+        if self._pending is not None:
+            self._pending.discard()
         if self._conn is not None and self._conn.in_transaction():
             self._conn.rollback()
 

@@ -15,22 +15,19 @@ that have no open item, re-rank the changed ones, close the ones no longer neede
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from functools import partial
+from datetime import datetime
 from typing import Any, Protocol
 
-import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, bindparam, insert, update
-from sqlalchemy.exc import DBAPIError
 
 from adapters.db.flag_writes import write_flag_changes
 from adapters.db.jobs import DEFAULT_MAX_ATTEMPTS, SqlJobs
+from adapters.db.pg_command import on_driver
 from adapters.db.repository import event_rows
 from adapters.db.tables import case_events, cases
-from adapters.db.types import jsonable
+from adapters.db.types import dumps_json, jsonable
 from adapters.db.work_items import open_items_by_case, write_work_items_bulk
 from engine.model import Case
 from engine.ports import JobSpec
@@ -247,19 +244,8 @@ class _PostgresWrite:
             column.append(value)
 
     def execute(self, conn: Connection) -> None:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        try:
-            self._execute(conn, raw)
-        except psycopg.Error as exc:
-            # The raw cursor bypasses SQLAlchemy: wrap the error as it would, and drop a dead
-            # connection from the pool (else closing it would try to roll back on it).
-            lost = bool(raw.broken or raw.closed)
-            if lost:
-                conn.invalidate(exc)
-            raise DBAPIError.instance(
-                None, None, exc, psycopg.Error, connection_invalidated=lost
-            ) from exc
+        # The raw cursor bypasses SQLAlchemy: ``on_driver`` wraps errors as it would.
+        on_driver(conn, lambda raw: self._execute(conn, raw))
 
     def _execute(self, conn: Connection, raw: Any) -> None:
         with raw.cursor() as cur:
@@ -274,18 +260,9 @@ class _PostgresWrite:
             _copy(cur, "jobs", _JOB_COLUMNS, self.jobs)
 
 
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-_dumps = partial(json.dumps, default=_iso)
-
-
 def _json(value: Any) -> Jsonb:
     """``Jsonb(jsonable(value))`` without the copy: the encoder writes dates as ISO text."""
-    return Jsonb(value, dumps=_dumps)
+    return Jsonb(value, dumps=dumps_json)
 
 
 def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect
@@ -48,3 +51,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+dumps_json: Callable[[Any], str] = partial(json.dumps, default=_iso)
+"""``json.dumps`` writing dates and datetimes as ISO text (``jsonable``'s rule, without the
+copy), for JSON sent through psycopg directly."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -48,27 +48,34 @@ def open_items_by_case(conn: Connection, cases: Sequence[Case]) -> dict[tuple[in
     return existing
 
 
-def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime) -> None:
-    """Write the pending items of every case in ``batch`` with a handful of statements."""
+class ItemChanges(NamedTuple):
+    """A batch's work-item writes as rows named by ``work_items``' columns."""
+
+    closes: list[dict[str, Any]]  # id, closed_at
+    reranks: list[dict[str, Any]]  # id and the _VALUE_KEYS
+    inserts: list[dict[str, Any]]
+
+
+def take_item_changes(conn: Connection, batch: Sequence[Case], now: datetime) -> ItemChanges | None:
+    """The writes that bring each case's open items to its pending ones (None: nothing
+    pending); the cases' ``pending_items`` are consumed."""
     cases = [c for c in batch if c.pending_items is not None]
     if not cases:
-        return
+        return None
     existing = open_items_by_case(conn, cases)
-    closes: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
+    changes = ItemChanges([], [], [])
     for case in cases:
         desired: dict[str, ItemSpec] = case.pending_items or {}
         case.pending_items = None
         assert case.id is not None
         for (case_id, kind), row in existing.items():
             if case_id == case.id and kind not in desired:
-                closes.append({"b_id": row.id})
+                changes.closes.append({"id": row.id, "closed_at": now})
         for kind, spec in desired.items():
             values = _values(spec)
             current = existing.get((case.id, kind))
             if current is None:
-                inserts.append(
+                changes.inserts.append(
                     {
                         **values,
                         "case_id": case.id,
@@ -80,13 +87,21 @@ def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime
                     }
                 )
             elif any(getattr(current, k) != v for k, v in values.items()):
-                updates.append({"b_id": current.id, **{f"b_{k}": v for k, v in values.items()}})
-    if closes:
-        conn.execute(_CLOSE, [{**close, "b_now": now} for close in closes])
-    if updates:
-        conn.execute(_RERANK, updates)
-    if inserts:
-        conn.execute(_INSERT, inserts)
+                changes.reranks.append({"id": current.id, **values})
+    return changes
+
+
+def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime) -> None:
+    """Write the pending items of every case in ``batch`` with a handful of statements."""
+    changes = take_item_changes(conn, batch, now)
+    if changes is None:
+        return
+    if changes.closes:
+        conn.execute(_CLOSE, [{"b_id": r["id"], "b_now": r["closed_at"]} for r in changes.closes])
+    if changes.reranks:
+        conn.execute(_RERANK, [{f"b_{k}": v for k, v in row.items()} for row in changes.reranks])
+    if changes.inserts:
+        conn.execute(_INSERT, changes.inserts)
 
 
 _VALUE_KEYS = ("team", "p_deadline", "p_contact", "p_care", "reason", "due_on")

@@ -14,12 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from support import FakeClock, case_snapshot, london, only_postgres, row_counts
 
 from adapters.db.connection import create_db_engine
+from adapters.db.pg_command import PendingWrites
 from adapters.db.repository import DatabaseError, SqlCaseRepository, SqlUnitOfWork
 from adapters.db.tables import cases
 from engine.access import Actor
@@ -345,7 +346,23 @@ def test_a_database_failure_after_the_case_update_rolls_the_whole_command_back(
         seen.append((row.version, row.state))
         raise broken_connection("INSERT INTO case_events ...")
 
-    monkeypatch.setattr(SqlCaseRepository, "_write_events", fail_writing_events)
+    def fail_after_writing(self: PendingWrites, conn: Connection) -> None:
+        # PostgreSQL sends a command's writes as one statement: let it run, prove the case
+        # row changed in this transaction, then lose the connection before the commit.
+        had_writes = bool(self)
+        real_flush(self, conn)
+        if had_writes:
+            row = conn.execute(
+                select(cases.c.version, cases.c.state).where(cases.c.reference == stage1)
+            ).one()
+            seen.append((row.version, row.state))
+            raise broken_connection("COMMIT")
+
+    real_flush = PendingWrites.flush
+    if db_engine.dialect.name == "postgresql":
+        monkeypatch.setattr(PendingWrites, "flush", fail_after_writing)
+    else:
+        monkeypatch.setattr(SqlCaseRepository, "_write_events", fail_writing_events)
     clock.advance(hours=1)
     with pytest.raises(DatabaseError, match="nothing was saved") as raised:
         service.respond(stage1, actor="alice", decision="not-upheld", reasons="No fault found")
@@ -373,7 +390,14 @@ def test_a_database_failure_while_opening_leaves_no_case_and_no_used_reference(
     def fail_writing_events(self: SqlCaseRepository, case: Case, already: int) -> None:
         raise broken_connection("INSERT INTO case_events ...")
 
-    monkeypatch.setattr(SqlCaseRepository, "_write_events", fail_writing_events)
+    def fail_writing(self: PendingWrites, conn: Connection) -> None:
+        if self:  # the case row and its reference are written by now, in this transaction
+            raise broken_connection("WITH w_clocks AS (...) ...")
+
+    if db_engine.dialect.name == "postgresql":
+        monkeypatch.setattr(PendingWrites, "flush", fail_writing)
+    else:
+        monkeypatch.setattr(SqlCaseRepository, "_write_events", fail_writing_events)
     with pytest.raises(DatabaseError):
         service.open(**open_kwargs())
     monkeypatch.undo()
