@@ -218,6 +218,7 @@ def common_steps(
             "Record a contact with the resident (or a failed attempt).",
             guards=(_contact_valid,),
             effect=_contact_effect,
+            takes=("direction", "channel", "summary", "made"),
         ),
         Step(
             "assign",
@@ -227,6 +228,7 @@ def common_steps(
             "Give the case to one owner.",
             guards=(_assign_valid, *assign_guards),
             effect=assign_effect,
+            takes=("owner",),
         ),
         Step(
             "extend",
@@ -237,6 +239,7 @@ def common_steps(
             guards=(_extend_valid,),
             effect=_extend_effect,
             contacts_resident=True,
+            takes=("clock", "days", "reason", "good_reason"),
         ),
         Step(
             "add_action",
@@ -246,6 +249,7 @@ def common_steps(
             "Add a remedy action with an owner and a due date.",
             guards=(_action_valid,),
             effect=_add_action_effect,
+            takes=("description", "owner", "due_on"),
         ),
         Step(
             "complete_action",
@@ -255,6 +259,7 @@ def common_steps(
             "Mark a remedy action done.",
             guards=(_complete_valid,),
             effect=_complete_effect,
+            takes=("number",),
         ),
         Step(
             "agree_updates",
@@ -265,5 +270,6 @@ def common_steps(
             guards=(_interval_valid,),
             effect=_interval_effect,
             contacts_resident=True,  # agreeing it is itself a conversation with the resident
+            takes=("every", "note"),
         ),
     )

@@ -65,6 +65,8 @@ class Step:
     ends_clocks: tuple[str, ...] = ()
     contacts_resident: bool = False
     spawns: str | None = None
+    takes: tuple[str, ...] = ()
+    """The fields of the command's input; any other field is refused (not silently dropped)."""
 
 
 @dataclass(frozen=True, slots=True)

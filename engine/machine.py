@@ -13,7 +13,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from engine.definition import Guard, Step, StepContext, WorkflowDefinition
-from engine.errors import InvalidTransitionError, RefusedError
+from engine.errors import InvalidTransitionError, RefusedError, ValidationError
 from engine.model import Case
 
 
@@ -44,6 +44,13 @@ class WorkflowMachine:
         if step is None:
             raise InvalidTransitionError(
                 case.reference, case.state, trigger, self.allowed(case.state)
+            )
+        unknown = sorted(set(ctx.payload) - set(step.takes))
+        if unknown:
+            takes = ", ".join(sorted(step.takes)) or "nothing"
+            raise ValidationError(
+                f"{case.reference}: {trigger} takes no {', '.join(map(repr, unknown))}"
+                f" (it takes: {takes})"
             )
         try:
             self._machine.events[trigger].trigger(case, ctx=ctx)

@@ -154,6 +154,17 @@ def _close(ctx: StepContext) -> dict[str, Any]:
     return {"note": guards.text(ctx.payload, "note")}
 
 
+RESPONSE_FIELDS = (
+    "decision",
+    "reasons",
+    "complaint_definition",
+    "compensation_pence",
+    "actions",
+    "avoidable",
+    "learning",
+    "escalation_route",
+)
+
 STEPS = (
     Step(
         "acknowledge",
@@ -165,6 +176,7 @@ STEPS = (
         guards=(guards.understanding_recorded,),
         effect=_acknowledge_stage1,
         contacts_resident=True,
+        takes=("understanding", "desired_outcome", "handler"),
     ),
     Step(
         "acknowledge",
@@ -176,6 +188,7 @@ STEPS = (
         guards=(guards.stage2_understanding_recorded, guards.stage2_handler_independent),
         effect=_acknowledge_stage2,
         contacts_resident=True,
+        takes=("understanding", "desired_outcome", "handler"),
     ),
     Step(
         "respond",
@@ -187,6 +200,16 @@ STEPS = (
         guards=(guards.response_complete,),
         effect=_respond(1),
         contacts_resident=True,
+        takes=(
+            "decision",
+            "reasons",
+            "complaint_definition",
+            "compensation_pence",
+            "actions",
+            "avoidable",
+            "learning",
+            "escalation_route",
+        ),
     ),
     Step(
         "respond",
@@ -198,6 +221,16 @@ STEPS = (
         guards=(guards.response_complete, guards.stage2_handler_independent),
         effect=_respond(2),
         contacts_resident=True,
+        takes=(
+            "decision",
+            "reasons",
+            "complaint_definition",
+            "compensation_pence",
+            "actions",
+            "avoidable",
+            "learning",
+            "escalation_route",
+        ),
     ),
     Step(
         "escalate",
@@ -209,6 +242,7 @@ STEPS = (
         effect=_escalate,
         ends_clocks=("acknowledge", "respond"),
         contacts_resident=True,
+        takes=("note",),
     ),
     Step(
         "close",
@@ -219,6 +253,7 @@ STEPS = (
         guards=(guards.no_outstanding_actions,),
         effect=_close,
         ends_clocks=ALL_CLOCKS,
+        takes=("note",),
     ),
     Step(
         "decline",
@@ -230,6 +265,7 @@ STEPS = (
         effect=_decline,
         ends_clocks=ALL_CLOCKS,
         contacts_resident=True,
+        takes=("exclusion", "reason"),
     ),
     Step(
         "withdraw",
@@ -239,6 +275,7 @@ STEPS = (
         "The resident withdraws the complaint.",
         effect=_withdraw,
         ends_clocks=ALL_CLOCKS,
+        takes=("reason",),
     ),
     Step(
         "refer",
@@ -255,6 +292,7 @@ STEPS = (
         "The complaint has gone to the Housing Ombudsman.",
         effect=_refer,
         ends_clocks=ALL_CLOCKS,
+        takes=("ombudsman_reference",),
     ),
     Step(
         "record_survey",
@@ -264,6 +302,7 @@ STEPS = (
         "Record the resident's answer to the satisfaction survey (1-5).",
         guards=(_survey_valid,),
         effect=_record_survey,
+        takes=("score", "comment"),
     ),
     *common_steps(
         OPEN,

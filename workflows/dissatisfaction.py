@@ -35,7 +35,7 @@ def _resolve(ctx: StepContext) -> dict[str, Any]:
 
 
 def _escalate(ctx: StepContext) -> dict[str, Any]:
-    return {"from_state": ctx.source}
+    return {"from_state": ctx.source, "note": guards.text(ctx.payload, "note")}
 
 
 STEPS = (
@@ -48,6 +48,7 @@ STEPS = (
         guards=(_resolution_recorded,),
         effect=_resolve,
         contacts_resident=True,
+        takes=("agreed_outcome", "told_how_to_complain"),
     ),
     Step(
         "escalate",
@@ -59,6 +60,7 @@ STEPS = (
         effect=_escalate,
         contacts_resident=True,
         spawns="complaint",
+        takes=("note",),
     ),
     *common_steps(("open",)),
 )

@@ -16,7 +16,9 @@ longer than 4 KB on every execution. Every part of the statement runs on one sna
 see the others' rows, so no row may change twice: flag changes are folded first
 (``flag_writes.folded``); the other kinds never touch one row twice (one upsert per clock, items
 closed, re-ranked or inserted by distinct rows). The case update is the gate: it matches only the
-version that was read, and a zero count is a ``ConcurrencyError`` before anything commits.
+version that was read, and a zero count raises ``ConcurrencyError`` before the ``COMMIT`` is sent
+(the statement's other parts have run by then; the unit of work rolls them back). With writes
+held, a stale ``save`` is reported by the next statement or by ``commit``, not by ``save``.
 
 SQLite keeps a SQLAlchemy statement per kind of row (in-process, no round trips to save);
 ``tests/integration/test_pg_command_writes.py`` checks that both paths store the same rows.
@@ -24,10 +26,11 @@ SQLite keeps a SQLAlchemy statement per kind of row (in-process, no round trips 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import psycopg
@@ -66,11 +69,15 @@ SELECT {", ".join(f"c.{c.name}" for c in cases.c)},
                                     f.cleared_on) ORDER BY f.id)
      FROM case_flags f WHERE f.case_id = c.id) AS parts_flags,
   (SELECT json_agg(json_build_array(w.id, w.kind, w.status, w.team, w.reason, w.due_on,
-                                    w.p_deadline, w.p_contact, w.p_care))
+                                    w.p_deadline, w.p_contact, w.p_care) ORDER BY w.id)
      FROM work_items w WHERE w.case_id = c.id AND w.status IN ('open', 'claimed')) AS parts_items
 FROM cases c WHERE c.reference = $1
 """
-_READ_LOCKED = _READ + "FOR UPDATE OF c"
+# The lock is taken by a statement of its own, before the read: a statement that waits for a
+# row lock gets the row as the holder committed it, but its subqueries keep the snapshot taken
+# when it started, so one locking SELECT could pair a fresh case row with stale clocks, flags
+# and items. A new statement takes a new snapshot (READ COMMITTED).
+_LOCK = "SELECT 1 FROM cases WHERE reference = $1 FOR UPDATE"
 _UTC_COLUMNS = tuple(c.name for c in cases.c if isinstance(c.type, UtcDateTime))
 
 
@@ -79,11 +86,18 @@ def read_case(conn: Connection, reference: str, *, lock: bool) -> dict[str, Any]
     ``parts_flags`` and ``parts_items`` (lists of arrays, dates as ISO text), or None."""
 
     def run(raw: psycopg.Connection[Any]) -> dict[str, Any] | None:
-        # Plain tuples, no pipeline, $n placeholders (a RawCursor parses no query): psycopg's
-        # dict rows, descriptions and pipeline mode cost more client CPU than the BEGIN's
-        # round trip they would save (measured).
+        # Plain tuples and $n placeholders (a RawCursor parses no query): psycopg's dict rows
+        # and descriptions cost more client CPU than the rest of the read.
         with psycopg.RawCursor(raw) as cur:
-            cur.execute(_READ_LOCKED if lock else _READ, (reference,), prepare=True)
+            if lock:
+                # Pipelined: BEGIN, the lock and the read go in one round trip, and the read
+                # starts (and takes its snapshot) once the lock is held.
+                with raw.pipeline() as pipeline:
+                    cur.execute(_LOCK, (reference,), prepare=True)
+                    cur.execute(_READ, (reference,), prepare=True)
+                    pipeline.sync()
+            else:
+                cur.execute(_READ, (reference,), prepare=True)
             values = cur.fetchone()
         if values is None:
             return None
@@ -149,7 +163,9 @@ def iso_date(value: str | None) -> date | None:
 
 
 def _type(table: Table, name: str) -> str:
-    return str(table.c[name].type.compile(dialect=_DIALECT))
+    """The column's type for a placeholder's cast, without a length: an explicit cast to
+    ``VARCHAR(n)`` would cut a long value short, where storing it in the column refuses it."""
+    return re.sub(r"\(\d+\)", "", str(table.c[name].type.compile(dialect=_DIALECT)))
 
 
 def _is_json(table: Table, name: str) -> bool:
@@ -277,7 +293,7 @@ WRITE_KINDS = tuple(kind for kind in _KINDS if kind != "new_case")
 _INSERT_CASE = _numbered(_KINDS["new_case"].sql(1) + " RETURNING id")
 
 
-@cache
+@lru_cache(maxsize=256)
 def _statement(shape: tuple[tuple[str, int], ...]) -> str:
     """One statement writing ``count`` rows of each kind: a few dozen shapes occur, each
     prepared once per connection."""
@@ -314,10 +330,13 @@ class PendingWrites:
         if rows:
             self._rows.setdefault(kind, []).extend(rows)
 
-    def update_case(self, reference: str, version: int, row: dict[str, Any]) -> None:
-        """The case's row, written only if its version is still ``version``."""
-        if self._gate is not None or "case" in self._rows:
-            raise AssertionError("one case update per flush")
+    def update_case(
+        self, conn: Connection, reference: str, version: int, row: dict[str, Any]
+    ) -> None:
+        """The case's row, written only if its version is still ``version``. A statement has
+        one gate: a case update already held is sent first."""
+        if self._gate is not None:
+            self.flush(conn)
         self._gate = (reference, version)
         self._rows["case"] = [{**row, "b_version": version}]
 
@@ -370,6 +389,10 @@ def on_driver(conn: Connection, run: Callable[[psycopg.Connection[Any]], T]) -> 
 def _wrapped(conn: Connection, raw: psycopg.Connection[Any]) -> Iterator[None]:
     try:
         yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        # Interrupted mid-exchange: the connection's state is unknown; never reuse it.
+        conn.invalidate()
+        raise
     except psycopg.Error as exc:
         lost = bool(raw.broken or raw.closed)
         if lost:

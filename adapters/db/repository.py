@@ -469,7 +469,7 @@ class SqlCaseRepository:
             event_count = loaded_count + len(case.pending_events)
             del values["b_id"], values["b_version"], values["b_added"]
             values.update(id=case.id, event_count=event_count, updated_at=now)
-            self._pending.update_case(case.reference, case.version, values)
+            self._pending.update_case(self._conn, case.reference, case.version, values)
             case.version += 1
             at = now or case.received_at
             self._hold_parts(case, clocks_before, loaded_count, at, facts_before)
@@ -654,9 +654,14 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None
-        try:
-            if self._pending is not None:
+        if self._pending is not None:
+            try:
                 self._pending.flush(self._conn)
+            except DBAPIError as exc:
+                raise DatabaseError(
+                    f"database error, nothing was saved: {_first_line(exc)}"
+                ) from exc
+        try:
             self._conn.commit()
         except DBAPIError as exc:
             raise DatabaseError(f"commit failed, nothing was saved: {_first_line(exc)}") from exc

@@ -398,3 +398,21 @@ def test_the_queue_in_a_real_process(run_process: Callable[..., Process]) -> Non
     assert refused.returncode == 2
     assert refused.stderr == "error: no work item 3\n"
     assert json.loads(run_process("queue", "--json").stdout) == []
+
+
+def test_a_field_the_command_does_not_take_is_a_one_line_error_and_changes_nothing(
+    qcli: QueueCli,
+) -> None:
+    ref = open_case(qcli, "2025-12-01T10:00")
+    claimed = qcli.json("queue", "claim")
+    before = qcli.json("show", ref)
+    error = qcli.fails(
+        "queue", "done", str(claimed["id"]), "--do", "acknowledge", *ACK, "--set", "handlr=hana"
+    )
+    assert error == (
+        f"error: {ref}: acknowledge takes no 'handlr'"
+        " (it takes: desired_outcome, handler, understanding)"
+    )
+    assert qcli.json("show", ref) == before
+    item = next(r for r in rows(qcli) if r["id"] == claimed["id"])
+    assert (item["status"], item["claimed_by"]) == ("claimed", ACTOR)  # still ours

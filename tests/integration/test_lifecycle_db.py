@@ -7,14 +7,18 @@ can be told apart.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from sqlalchemy import Engine, select
-from support import FakeClock, case_snapshot, london
+from support import FakeClock, case_snapshot, london, only_postgres
 
+from adapters.db.repository import DatabaseError, SqlUnitOfWork
 from adapters.db.tables import case_clocks, cases
 from engine.service import ComplaintsService
 
@@ -574,3 +578,83 @@ def test_a_dissatisfaction_received_under_the_2022_code_becomes_a_2024_complaint
     complaint = service.get(escalated.linked_reference)
     assert complaint.policy_id == "hoc-2024"
     assert complaint.received_at == london(2024, 4, 2, 9, 0)
+
+
+# -- the repository's contract, on both databases -------------------------------------------------
+
+
+def test_a_command_that_waited_for_the_case_lock_reads_what_the_holder_wrote(
+    make_service: Callable[..., ComplaintsService], clock: FakeClock
+) -> None:
+    """Two extensions at once: the second waits for the first's lock, then must see its clock
+    (PostgreSQL reads the case's parts after the lock is held, not on the snapshot it waited
+    with; SQLite serialises writers at BEGIN)."""
+    first, second = make_service(), make_service()
+    ref = open_complaint(first, understanding="Leak", desired_outcome="Fix")
+    first.acknowledge(ref, actor="alice", handler="hana")
+    holding, release = threading.Event(), threading.Event()
+    real_commit = SqlUnitOfWork.commit
+
+    def commit(self: SqlUnitOfWork) -> None:
+        if threading.current_thread().name == "first":
+            holding.set()
+            assert release.wait(30)
+        real_commit(self)
+
+    results: dict[str, Any] = {}
+
+    def extend(name: str, service: ComplaintsService, days: int) -> None:
+        try:
+            results[name] = service.extend(ref, actor="alice", days=days, reason=name, stage=1)
+        except Exception as exc:  # reported below
+            results[name] = exc
+
+    with mock.patch.object(SqlUnitOfWork, "commit", commit):
+        one = threading.Thread(target=extend, args=("first", first, 3), name="first")
+        one.start()
+        assert holding.wait(30)
+        two = threading.Thread(target=extend, args=("second", second, 4), name="second")
+        two.start()
+        time.sleep(0.5)  # the second command is now waiting for the lock (or for BEGIN)
+        assert two.is_alive()
+        release.set()
+        one.join(30)
+        two.join(30)
+
+    assert [type(results[n]).__name__ for n in ("first", "second")] == ["Case", "Case"]
+    assert first.get(ref, actor="alice").clocks["respond"].extended_days == 3 + 4
+
+
+def test_one_unit_of_work_saves_two_cases_and_one_case_twice(
+    service: ComplaintsService, db_engine: Engine
+) -> None:
+    refs = [open_complaint(service) for _ in range(2)]
+    with SqlUnitOfWork(db_engine) as uow:
+        loaded = [uow.cases.get(ref, lock=True) for ref in refs]
+        for case in loaded:
+            case.owner = "bob"
+            uow.cases.save(case)
+        loaded[0].owner = "carol"
+        uow.cases.save(loaded[0])
+        uow.commit()
+    assert [service.get(ref, actor="alice").owner for ref in refs] == ["carol", "bob"]
+    assert [service.get(ref, actor="alice").version for ref in refs] == [3, 2]
+
+
+@only_postgres  # SQLite does not enforce VARCHAR lengths
+def test_a_value_too_long_for_its_column_is_refused_not_cut_short(
+    service: ComplaintsService, db_engine: Engine
+) -> None:
+    ref = open_complaint(service)
+    before = case_snapshot(db_engine, ref)
+
+    def save_a_long_owner() -> None:
+        with SqlUnitOfWork(db_engine) as uow:
+            case = uow.cases.get(ref, lock=True)
+            case.owner = "o" * 150  # the column holds 100
+            uow.cases.save(case)
+            uow.commit()
+
+    with pytest.raises(DatabaseError, match="too long"):
+        save_a_long_owner()
+    assert case_snapshot(db_engine, ref) == before

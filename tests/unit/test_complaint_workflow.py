@@ -1142,3 +1142,19 @@ def test_easter_monday_is_a_working_day_in_scotland_only(calendar: Any, due: dat
     journey = Journey.open(received_at=london(2026, 4, 2, 15), calendar=calendar)
 
     assert journey.due("acknowledge") == due
+
+
+@pytest.mark.parametrize("state", OPEN)
+def test_a_field_the_command_does_not_take_is_refused_not_dropped(state: str) -> None:
+    journey = complaint_in(state)
+    version, events = journey.case.version, len(journey.events)
+    for trigger in MACHINE.allowed(state):
+        step = COMPLAINT.step(trigger, state)
+        assert step is not None
+        with pytest.raises(ValidationError) as info:
+            journey.run(trigger, {"nte": "a typo of note"})
+        message = str(info.value)
+        assert f"{trigger} takes no 'nte'" in message
+        assert message.endswith(f"(it takes: {', '.join(sorted(step.takes)) or 'nothing'})")
+    assert journey.state == state
+    assert (journey.case.version, len(journey.events)) == (version, events)

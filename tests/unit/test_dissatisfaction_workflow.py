@@ -148,3 +148,9 @@ def test_the_shared_steps_run_while_the_dissatisfaction_is_open() -> None:
         "agree_updates",
     ]
     assert machine_for(DISSATISFACTION).allowed("resolved") == ["escalate"]
+
+
+def test_a_note_given_with_the_escalation_is_kept_on_its_event() -> None:
+    journey = _open()
+    event = journey.run("escalate", {"note": "Rang back, wants it looked into properly"})
+    assert event.data["note"] == "Rang back, wants it looked into properly"

@@ -274,6 +274,7 @@ REPAIRS = WorkflowDefinition(
             guards=(_what_recorded,),
             effect=_record_fix,
             contacts_resident=True,
+            takes=("what",),
         ),
         *common_steps(("reported",)),
     ),
