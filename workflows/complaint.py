@@ -164,6 +164,7 @@ RESPONSE_FIELDS = (
     "learning",
     "escalation_route",
 )
+"""What a response records (Code 6.8 at Stage 1, 6.19 at Stage 2); both stages take it."""
 
 STEPS = (
     Step(
@@ -200,16 +201,7 @@ STEPS = (
         guards=(guards.response_complete,),
         effect=_respond(1),
         contacts_resident=True,
-        takes=(
-            "decision",
-            "reasons",
-            "complaint_definition",
-            "compensation_pence",
-            "actions",
-            "avoidable",
-            "learning",
-            "escalation_route",
-        ),
+        takes=RESPONSE_FIELDS,
     ),
     Step(
         "respond",
@@ -221,16 +213,7 @@ STEPS = (
         guards=(guards.response_complete, guards.stage2_handler_independent),
         effect=_respond(2),
         contacts_resident=True,
-        takes=(
-            "decision",
-            "reasons",
-            "complaint_definition",
-            "compensation_pence",
-            "actions",
-            "avoidable",
-            "learning",
-            "escalation_route",
-        ),
+        takes=RESPONSE_FIELDS,
     ),
     Step(
         "escalate",
