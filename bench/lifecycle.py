@@ -13,6 +13,10 @@ in WAL mode; psycopg 3 on the same server); engine/bare ratios (PostgreSQL targe
 cost of binding a case to the workflow machine: the shared ``WorkflowMachine.fire`` vs a
 ``transitions.Machine`` per case (time, tracemalloc memory). ``--profile``: top functions of 200
 PostgreSQL lifecycles on stderr. ``--quick``: CI smoke test (``--skip-pg``: no PostgreSQL needed).
+
+The floor: every statement and commit the PostgreSQL run sent is recorded at the psycopg level
+and replayed on a second fresh database through raw psycopg, with the same round trips: what the
+database work of those commands costs with no engine code at all, as a ratio to the bare loop.
 """
 
 # The sys.path fix below has to run before the project and third-party imports.
@@ -51,6 +55,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service
 from adapters.db.connection import create_db_engine
+from adapters.db.migrate import upgrade
 from adapters.logging import configure_logging
 from adapters.settings import Settings, load_settings
 from bench._common import CheckFailed, check, fresh_pg_database, libpq
@@ -79,10 +84,16 @@ class Result(NamedTuple):
     statements: int  # SQL statements SQLAlchemy sent
     events: int  # events stored, flag events included
     bare: float  # seconds for the bare loop's 4 * cases commits
+    floor: tuple[float, float] | None = None  # (wall, CPU) of the replay, PostgreSQL only
 
 
 def lifecycle(
-    db_engine: Engine, settings: Settings, cases: int, backdate: bool, bare: Bare | None = None
+    db_engine: Engine,
+    settings: Settings,
+    cases: int,
+    backdate: bool,
+    bare: Bare | None = None,
+    recorder: Recorder | None = None,
 ) -> Result:
     """Run and check ``cases`` lifecycles, one transaction per command, through the public API;
     ``bare`` runs its slices in between, so both see the same load on a busy machine."""
@@ -101,8 +112,9 @@ def lifecycle(
         return STEPS_AT[step]
 
     # On PostgreSQL the command path sends most statements on the psycopg connection directly
-    # (adapters/db/pg_command.py): count there, where SQLAlchemy's statements pass too.
-    counted = _counting_psycopg(count) if db_engine.dialect.name == "postgresql" else None
+    # (adapters/db/pg_command.py): count there, where SQLAlchemy's statements pass too, and keep
+    # them for the floor's replay.
+    counted = recorder.install(counting) if recorder is not None else None
     if counted is None:
         event.listen(db_engine, "before_cursor_execute", count)
     for i in range(cases):
@@ -136,6 +148,7 @@ def lifecycle(
         event.remove(db_engine, "before_cursor_execute", count)
     else:
         counted()
+        statements[0] = recorder.statements if recorder is not None else 0
     with db_engine.connect() as conn:
         events, mine, responded = conn.execute(text(COUNTS)).one()
     check(
@@ -146,24 +159,82 @@ def lifecycle(
     return Result(spent, cpu, statements[0], events, 0.0)
 
 
-def _counting_psycopg(count: Callable[[], None]) -> Callable[[], None]:
-    """Count every ``execute``/``executemany`` on psycopg cursors; returns the undo."""
-    real = psycopg.Cursor.execute, psycopg.Cursor.executemany
+class Recorder:
+    """Every statement and commit the engine sends through psycopg (the PostgreSQL command path
+    goes to the driver directly, SQLAlchemy's statements pass there too), kept for ``replay``."""
 
-    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-        count()
-        return real[0](self, *args, **kwargs)
+    def __init__(self) -> None:
+        self.log: list[tuple[Any, ...]] = []
+        self.statements = 0
 
-    def executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
-        count()
-        return real[1](self, *args, **kwargs)
+    def install(self, on: list[bool]) -> Callable[[], None]:
+        """Record while ``on[0]``; returns the undo."""
+        real = psycopg.Cursor.execute, psycopg.Cursor.executemany, psycopg.Connection.commit
+        log = self.log
 
-    psycopg.Cursor.execute, psycopg.Cursor.executemany = execute, executemany  # type: ignore[method-assign]
+        def execute(cur: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            if on[0]:
+                self.statements += 1
+                raw, piped = isinstance(cur, psycopg.RawCursor), cur.connection._pipeline
+                log.append(("execute", query, params, raw, piped is not None))
+            return real[0](cur, query, params, **kwargs)
 
-    def undo() -> None:
-        psycopg.Cursor.execute, psycopg.Cursor.executemany = real  # type: ignore[method-assign]
+        def executemany(cur: Any, query: Any, params: Any, **kwargs: Any) -> Any:
+            params = list(params)
+            if on[0]:
+                self.statements += 1
+                log.append(("executemany", query, params))
+            return real[1](cur, query, params, **kwargs)
 
-    return undo
+        def commit(conn: Any) -> None:
+            if on[0]:
+                log.append(("commit",))
+            real[2](conn)
+
+        patched = psycopg.Cursor, psycopg.Connection
+        patched[0].execute, patched[0].executemany = execute, executemany  # type: ignore[method-assign]
+        patched[1].commit = commit  # type: ignore[method-assign]
+
+        def undo() -> None:
+            patched[0].execute, patched[0].executemany = real[0], real[1]  # type: ignore[method-assign]
+            patched[1].commit = real[2]  # type: ignore[method-assign]
+
+        return undo
+
+
+def replay(url: str, log: list[tuple[Any, ...]]) -> tuple[float, float]:
+    """Send the recorded statements again, on a fresh migrated database, through raw psycopg
+    and with the same round trips (pipelined groups stay pipelined): the database work of the
+    commands with no engine code. Returns (wall, CPU) seconds."""
+    db_engine = create_db_engine(url)
+    try:
+        upgrade(db_engine)
+    finally:
+        db_engine.dispose()
+    with psycopg.connect(libpq(make_url(url))) as conn:
+        plain, raw = conn.cursor(), psycopg.RawCursor(conn)
+        start, cpu, i = time.perf_counter(), time.process_time(), 0
+        while i < len(log):
+            entry = log[i]
+            if entry[0] == "commit":
+                conn.commit()
+            elif entry[0] == "executemany":
+                plain.executemany(entry[1], entry[2])
+            elif entry[4]:  # a pipelined group: send it as one
+                with conn.pipeline():
+                    while i < len(log) and log[i][0] == "execute" and log[i][4]:
+                        cur = raw if log[i][3] else plain
+                        cur.execute(log[i][1], log[i][2], prepare=True)
+                        i += 1
+                i -= 1
+                (raw if entry[3] else plain).fetchall()
+            else:
+                cur = raw if entry[3] else plain
+                cur.execute(entry[1], entry[2], prepare=True)
+                if cur.description is not None:
+                    cur.fetchall()
+            i += 1
+        return time.perf_counter() - start, time.process_time() - cpu
 
 
 class Bare:
@@ -184,16 +255,36 @@ class Bare:
         self.rows += commands
 
 
-def measure(url: str, run: tuple[Settings, int, bool], conn: Any, mark: str, what: str) -> Result:
+def measure(
+    url: str,
+    run: tuple[Settings, int, bool],
+    conn: Any,
+    mark: str,
+    what: str,
+    replay_url: str | None = None,
+) -> Result:
+    """The engine's run with the bare loop interleaved; with ``replay_url`` (PostgreSQL), the
+    engine's statements are recorded and replayed there after it."""
     bare = Bare(conn, mark)
     db_engine = create_db_engine(url)
+    recorder = Recorder() if replay_url is not None else None
     try:
-        result = lifecycle(db_engine, *run, bare)
+        result = lifecycle(db_engine, *run, bare, recorder)
     finally:
         db_engine.dispose()
     rows = conn.execute("SELECT count(*) FROM bare").fetchone()[0]
     check(rows == bare.rows == 4 * run[1], f"{what} bare loop: {rows:,} rows, a commit each")
-    return result._replace(bare=bare.seconds)
+    floor = None
+    if replay_url is not None and recorder is not None:
+        floor = replay(replay_url, recorder.log)
+        with psycopg.connect(libpq(make_url(replay_url))) as check_conn:
+            mine = check_conn.execute("SELECT count(*) FROM case_events WHERE actor = 'bench'")
+            replayed = mine.fetchone()
+        check(
+            replayed is not None and replayed[0] == 4 * run[1],
+            f"replay: the recorded statements stored {replayed and replayed[0]:,} command events",
+        )
+    return result._replace(bare=bare.seconds, floor=floor)
 
 
 def profile_postgres(run: tuple[Settings, int, bool], server_url: str) -> None:
@@ -291,7 +382,7 @@ def report(results: dict[str, Result], cases: int) -> None:
         f"\n{'4 commands per case':<20}{'engine/s':>9}{'ms/cmd':>8}{'CPU ms':>8}{'SQL/cmd':>8}"
         f"{'events':>7}{'bare/s':>8}{'ms/cmd':>8}{'ratio':>7}{'target':>8}{'met':>5}"
     )
-    for name, (spent, cpu, statements, events, bare) in results.items():
+    for name, (spent, cpu, statements, events, bare, _floor) in results.items():
         total = sum(spent.values())
         ratio, target, met = total / bare, "-", "-"
         if name == "postgresql":
@@ -305,9 +396,20 @@ def report(results: dict[str, Result], cases: int) -> None:
     print(
         "CPU ms: this process's CPU per command (the rest of ms/cmd waits on the database);"
         "\nSQL/cmd: statements sent, BEGIN and COMMIT not counted (on PostgreSQL: the lock and the"
-        " read, pipelined with BEGIN, then all writes as one statement); events: stored per case,"
+        " read in one round trip, then all writes as one statement); events: stored per case,"
         " flag events included"
     )
+    for name, result in results.items():
+        if result.floor is None:
+            continue
+        wall, cpu = result.floor
+        engine = sum(result.spent.values())
+        print(
+            f"\nfloor ({name}): the engine's statements replayed through raw psycopg, same round"
+            f" trips, no engine code: {wall / commands * 1e3:.2f} ms/cmd,"
+            f" {cpu / commands * 1e3:.2f} ms CPU, {wall / result.bare:.1f}x the bare loop; the"
+            f" engine adds {(engine - wall) / commands * 1e3:.2f} ms/cmd"
+        )
     print(f"\n{'engine ms/command':<20}" + "".join(f"{k:>12}" for k in KINDS))
     for name, result in results.items():
         print(f"{name:<20}" + "".join(f"{result.spent[k] / cases * 1e3:>12.2f}" for k in KINDS))
@@ -347,9 +449,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_pg:
             with (
                 fresh_pg_database(args.pg_url, "bench_lifecycle") as url,
+                fresh_pg_database(args.pg_url, "bench_replay") as replay_url,
                 psycopg.connect(libpq(make_url(url))) as pg,  # autocommit off
             ):
-                results["postgresql"] = measure(url, run, pg, "%s", "psycopg")
+                results["postgresql"] = measure(url, run, pg, "%s", "psycopg", replay_url)
         bound = machine_costs(settings, *((200, 2_000) if args.quick else (2_000, 20_000)))
     except CheckFailed as exc:
         print(f"  FAILED  {exc}", file=sys.stderr)

@@ -6,7 +6,8 @@ SQLAlchemy's and psycopg's per-statement machinery: more than the engine's own l
 (``bench/lifecycle.py``, profiled). On PostgreSQL the command path instead
 
 - reads the case with its clocks, flags and open work items in one ``SELECT`` (the parts
-  aggregated as JSON arrays), and
+  aggregated as JSON arrays), sent in one round trip with the statement that locks the case
+  row, and
 - holds its writes (``PendingWrites``) until the next statement or the commit, then sends them
   as one statement of data-modifying ``WITH`` clauses, one per kind of row, with typed
   placeholders (a few dozen shapes, each prepared once per connection).
@@ -90,12 +91,12 @@ def read_case(conn: Connection, reference: str, *, lock: bool) -> dict[str, Any]
         # and descriptions cost more client CPU than the rest of the read.
         with psycopg.RawCursor(raw) as cur:
             if lock:
-                # Pipelined: BEGIN, the lock and the read go in one round trip, and the read
-                # starts (and takes its snapshot) once the lock is held.
-                with raw.pipeline() as pipeline:
+                # Pipelined: the lock and the read go in one round trip (after psycopg's BEGIN,
+                # which waits for its own reply), and the read starts, and takes its snapshot,
+                # once the lock is held. The pipeline's exit sends the one Sync.
+                with raw.pipeline():
                     cur.execute(_LOCK, (reference,), prepare=True)
                     cur.execute(_READ, (reference,), prepare=True)
-                    pipeline.sync()
             else:
                 cur.execute(_READ, (reference,), prepare=True)
             values = cur.fetchone()
