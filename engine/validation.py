@@ -17,6 +17,13 @@ from engine.errors import ValidationError
 # in microseconds.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_TEXT = 20_000
+# Bidirectional embedding, override and isolate controls reorder how the text around them is
+# shown, so a name or a reference could display as another ("Trojan Source"). Refused in short
+# fields (names, references, owners, contact details); kept in free text, where writing in a
+# right-to-left language may use them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+SHORT_TEXT = 254
+"""Fields this long or shorter are identifiers and names, not accounts: no bidi controls."""
 # Short fields stored in bounded columns: checked here so every database refuses them alike.
 SHORT_FIELDS = {
     "owner": 100,
@@ -40,6 +47,13 @@ def _check_chars(value: str, field: str) -> str:
     raise ValidationError(f"{field} contains a control character (U+{code:04X})")
 
 
+def _check_bidi(value: str, field: str) -> None:
+    found = _BIDI.search(value)
+    if found is not None:
+        code = ord(found.group())
+        raise ValidationError(f"{field} contains a bidirectional control character (U+{code:04X})")
+
+
 def required_text(value: Any, field: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{field} is required")
@@ -52,6 +66,8 @@ def optional_text(value: Any, field: str, max_length: int) -> str | None:
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be text, got {type(value).__name__}")
     value = _check_chars(value.strip(), field)
+    if max_length <= SHORT_TEXT:
+        _check_bidi(value, field)
     if len(value) > max_length:
         raise ValidationError(
             f"{field} is too long ({len(value)} characters; at most {max_length})"
@@ -79,6 +95,8 @@ def _clean(value: Any, field: str) -> Any:
     if isinstance(value, str):
         checked = _check_chars(value, field)
         limit = SHORT_FIELDS.get(field.rsplit(".", 1)[-1])
+        if limit is not None:
+            _check_bidi(checked, field)
         if limit is not None and len(checked.strip()) > limit:
             raise ValidationError(
                 f"{field} is too long ({len(checked)} characters; at most {limit})"

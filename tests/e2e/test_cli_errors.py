@@ -49,6 +49,11 @@ def ref(cli: Cli) -> str:
         pytest.param((*OPEN, "--calendar", "wales"), "unknown calendar 'wales'", id="calendar"),
         pytest.param((*OPEN, "--policy", "nope"), "unknown policy 'nope'", id="policy"),
         pytest.param((*OPEN, "--summary", "tap\x00leak"), "control character", id="nul-in-text"),
+        pytest.param(
+            (*OPEN, "--owner", "jo\u202enimda"),
+            "owner contains a bidirectional control character (U+202E)",
+            id="bidi-in-a-name",
+        ),
         pytest.param(("show", "CMP-2099-999999"), "no case 'CMP-2099-999999'", id="unknown-ref"),
         pytest.param(("history", "CMP-2099-999999"), "no case", id="unknown-ref-history"),
         pytest.param(("close", "CMP-2099-999999"), "no case", id="unknown-ref-command"),

@@ -54,3 +54,19 @@ def test_each_kind_of_refused_character_is_named(text: str, message: str) -> Non
 def test_line_breaks_tabs_and_any_language_are_kept() -> None:
     text = "Dŵr yn gollwng\r\n\tfrom the ceiling, 漏水 🙂"
     assert optional_text(text, "summary", 100) == text
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
+def test_bidi_controls_are_refused_in_names_and_kept_in_free_text(char: str) -> None:
+    spoof = f"jo{char}nimda"  # shown right to left: "joadmin"
+    with pytest.raises(
+        ValidationError,
+        match=f"owner contains a bidirectional control character \\(U\\+{ord(char):04X}\\)",
+    ):
+        optional_text(spoof, "owner", 100)
+    account = f"The neighbour said {char}مرحبا\u202c and left"
+    assert optional_text(account, "summary", 20_000) == account
+
+
+def test_right_to_left_names_without_controls_are_kept() -> None:
+    assert optional_text("نور الهدى", "owner", 100) == "نور الهدى"
