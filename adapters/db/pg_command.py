@@ -52,6 +52,7 @@ from adapters.db.tables import (
     work_items,
 )
 from adapters.db.types import UtcDateTime, dumps_json
+from adapters.db.work_items import VALUE_KEYS
 from engine.errors import ConcurrencyError
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -257,7 +258,6 @@ def _all(table: Table, *but: str) -> tuple[str, ...]:
 
 
 _CLOCK_VALUES = _all(case_clocks, "case_id", "clock")
-_ITEM_VALUES = ("team", "p_deadline", "p_contact", "p_care", "reason", "due_on")
 _CROSSING = ("case_id", "name", "anchor_on")
 
 _KINDS: dict[str, _Kind] = {
@@ -279,10 +279,10 @@ _KINDS: dict[str, _Kind] = {
         ("closed_at",),
         "status = 'done', closed_by = 'system', outcome = 'need met'",
     ),
-    "item_reranks": _update(work_items, ("id",), _ITEM_VALUES),
+    "item_reranks": _update(work_items, ("id",), VALUE_KEYS),
     "items": _insert(
         work_items,
-        ("case_id", "kind", "status", "restricted", "received_at", "created_at", *_ITEM_VALUES),
+        ("case_id", "kind", "status", "restricted", "received_at", "created_at", *VALUE_KEYS),
     ),
     "milestones": _insert(case_milestones, _all(case_milestones)),
     "responses": _insert(case_responses, _all(case_responses)),

@@ -28,10 +28,9 @@ from adapters.db.pg_command import on_driver
 from adapters.db.repository import event_rows
 from adapters.db.tables import case_events, cases
 from adapters.db.types import dumps_json, jsonable
-from adapters.db.work_items import open_items_by_case, write_work_items_bulk
+from adapters.db.work_items import VALUE_KEYS, take_item_changes, write_work_items_bulk
 from engine.model import Case
 from engine.ports import JobSpec
-from engine.queue import ItemSpec
 
 _EVENT_COLUMNS = (
     "case_id",
@@ -278,63 +277,18 @@ def _copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[tuple[Any
 
 
 def _write_items_postgres(conn: Connection, cur: Any, batch: Sequence[Case], now: datetime) -> None:
-    """The rules of ``work_items.write_work_items_bulk`` with one statement per kind of write."""
-    changed = [c for c in batch if c.pending_items is not None]
-    if not changed:
+    """The rules of ``work_items.take_item_changes`` with one statement per kind of write."""
+    changes = take_item_changes(conn, batch, now)
+    if changes is None:
         return
-    existing = open_items_by_case(conn, changed)
-    by_case: dict[int, list[tuple[str, Any]]] = {}
-    for (case_id, kind), row in existing.items():
-        by_case.setdefault(case_id, []).append((kind, row))
-    closes: list[int] = []
-    reranks: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-    inserts: list[tuple[Any, ...]] = []
-    for case in changed:
-        desired: dict[str, ItemSpec] = case.pending_items or {}
-        case.pending_items = None
-        assert case.id is not None
-        for kind, row in by_case.get(case.id, ()):
-            if kind not in desired:
-                closes.append(row.id)
-        for kind, spec in desired.items():
-            values = (
-                spec.team,
-                spec.p_deadline,
-                spec.p_contact,
-                spec.p_care,
-                spec.reason[:200],
-                spec.due_on,
-            )
-            current = existing.get((case.id, kind))
-            if current is None:
-                inserts.append(
-                    (
-                        case.id,
-                        kind,
-                        "open",
-                        spec.team,
-                        case.restricted,
-                        spec.p_deadline,
-                        spec.p_contact,
-                        spec.p_care,
-                        case.received_at,
-                        spec.reason[:200],
-                        spec.due_on,
-                        now,
-                    )
-                )
-            elif (
-                current.team,
-                current.p_deadline,
-                current.p_contact,
-                current.p_care,
-                current.reason,
-                current.due_on,
-            ) != values:
-                for column, value in zip(reranks, (current.id, *values), strict=True):
-                    column.append(value)
-    if closes:
-        cur.execute(_CLOSE_ITEMS_PG, (now, closes))
-    if reranks[0]:
-        cur.execute(_RERANK_ITEMS_PG, reranks)
-    _copy(cur, "work_items", _ITEM_COLUMNS, inserts)
+    if changes.closes:
+        cur.execute(_CLOSE_ITEMS_PG, (now, [row["id"] for row in changes.closes]))
+    if changes.reranks:
+        columns = ("id", *VALUE_KEYS)
+        cur.execute(_RERANK_ITEMS_PG, tuple([r[c] for r in changes.reranks] for c in columns))
+    _copy(
+        cur,
+        "work_items",
+        _ITEM_COLUMNS,
+        (tuple(r[c] for c in _ITEM_COLUMNS) for r in changes.inserts),
+    )

@@ -52,7 +52,7 @@ class ItemChanges(NamedTuple):
     """A batch's work-item writes as rows named by ``work_items``' columns."""
 
     closes: list[dict[str, Any]]  # id, closed_at
-    reranks: list[dict[str, Any]]  # id and the _VALUE_KEYS
+    reranks: list[dict[str, Any]]  # id and the VALUE_KEYS
     inserts: list[dict[str, Any]]
 
 
@@ -104,7 +104,8 @@ def write_work_items_bulk(conn: Connection, batch: Sequence[Case], now: datetime
         conn.execute(_INSERT, changes.inserts)
 
 
-_VALUE_KEYS = ("team", "p_deadline", "p_contact", "p_care", "reason", "due_on")
+VALUE_KEYS = ("team", "p_deadline", "p_contact", "p_care", "reason", "due_on")
+"""The columns an item's rank and reason live in: what a re-rank rewrites."""
 # Built once, values in the parameters: building statements per call cost more than running them.
 _CLOSE = (
     update(work_items)
@@ -114,7 +115,7 @@ _CLOSE = (
 _RERANK = (
     update(work_items)
     .where(work_items.c.id == bindparam("b_id"))
-    .values({k: bindparam(f"b_{k}") for k in _VALUE_KEYS})
+    .values({k: bindparam(f"b_{k}") for k in VALUE_KEYS})
 )
 _INSERT = insert(work_items).inline()  # no implicit RETURNING id: it may be pipelined
 
